@@ -1,0 +1,82 @@
+"""PreprocessSpec: the one description of how a face crop becomes a model input.
+
+Written once at training time, carried inside the bundle, and used unchanged by calibration,
+evaluation and the device. A mismatch between training and device preprocessing is the most
+common cause of "int8 is broken" reports, so nothing else in edgeemo normalises pixels.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from edgeemo.errors import DataError
+
+__all__ = ["NORMALIZATIONS", "PreprocessSpec"]
+
+# name -> (scale, offset): model_input = pixel * scale + offset, pixel in 0..255
+NORMALIZATIONS: dict[str, tuple[float, float]] = {
+    "0_1": (1.0 / 255.0, 0.0),
+    "-1_1": (1.0 / 127.5, -1.0),
+    "0_255": (1.0, 0.0),
+}
+
+
+class PreprocessSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    height: int = Field(48, ge=8, le=1024)
+    width: int = Field(48, ge=8, le=1024)
+    channels: Literal[1, 3] = 1
+    # Channel order of 3-channel inputs; grayscale models ignore it.
+    color_order: Literal["rgb", "bgr"] = "rgb"
+    normalization: Literal["0_1", "-1_1", "0_255"] = "0_1"
+    # Fraction of the detected face box added on each side before resizing.
+    crop_margin: float = Field(0.1, ge=0.0, le=1.0)
+    # Rotate the crop so the eyes are level when the detector gives eye keypoints.
+    align: bool = True
+
+    @property
+    def input_shape(self) -> tuple[int, int, int]:
+        return (self.height, self.width, self.channels)
+
+    def to_pixels(self, image: np.ndarray) -> np.ndarray:
+        """One image (gray HxW, or BGR HxWx3 as OpenCV gives it) -> uint8 HxWxC at the model size."""
+        import cv2  # lazy: the host data path and the device both have OpenCV, the spec itself does not need it
+
+        img = np.asarray(image)
+        if img.dtype != np.uint8:
+            raise DataError(f"expected a uint8 image, received dtype {img.dtype}")
+        if img.ndim == 3 and img.shape[2] == 1:
+            img = img[:, :, 0]
+        if img.ndim not in (2, 3):
+            raise DataError(f"expected an HxW or HxWx3 image, received shape {img.shape}")
+        if self.channels == 1 and img.ndim == 3:
+            img = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)
+        elif self.channels == 3 and img.ndim == 2:
+            img = cv2.cvtColor(img, cv2.COLOR_GRAY2BGR)
+        if self.channels == 3 and self.color_order == "rgb":
+            img = cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+        if img.shape[:2] != (self.height, self.width):
+            shrinking = img.shape[0] > self.height
+            interp = cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR
+            img = cv2.resize(img, (self.width, self.height), interpolation=interp)
+        return img.reshape(self.height, self.width, self.channels)
+
+    def normalize(self, pixels: np.ndarray) -> np.ndarray:
+        """uint8 NxHxWxC (or HxWxC) -> float32 model input."""
+        scale, offset = NORMALIZATIONS[self.normalization]
+        return pixels.astype(np.float32) * np.float32(scale) + np.float32(offset)
+
+    def prepare(self, images: list[np.ndarray] | np.ndarray) -> np.ndarray:
+        """A batch of crops of any size -> float32 NxHxWxC ready for a runtime."""
+        batch = np.stack([self.to_pixels(img) for img in images]) if len(images) else np.zeros(
+            (0, *self.input_shape), np.uint8
+        )
+        return self.normalize(batch)
+
+    def pixel_range(self) -> tuple[float, float]:
+        scale, offset = NORMALIZATIONS[self.normalization]
+        return (offset, 255.0 * scale + offset)

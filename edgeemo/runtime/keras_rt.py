@@ -1,0 +1,36 @@
+"""Keras float model as a Runtime: the reference every converted artifact is compared with (host only)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from edgeemo.runtime.base import Runtime
+
+__all__ = ["KerasRuntime"]
+
+
+class KerasRuntime(Runtime):
+    key = "keras"
+
+    def __init__(self, path: str | Path, *, threads: int | None = None, model: object | None = None) -> None:
+        super().__init__(path, threads=threads)
+        if model is None:
+            from edgeemo.export.model_io import load_keras_model
+
+            model = load_keras_model(self.path)
+        self.model = model
+
+    @property
+    def input_shape(self) -> tuple[int, int, int]:
+        _, h, w, c = self.model.inputs[0].shape  # type: ignore[attr-defined]
+        return (int(h), int(w), int(c))
+
+    @property
+    def num_classes(self) -> int:
+        return int(self.model.outputs[0].shape[-1])  # type: ignore[attr-defined]
+
+    def predict(self, batch: np.ndarray) -> np.ndarray:
+        out = self.model.predict(np.asarray(batch, np.float32), batch_size=256, verbose=0)  # type: ignore[attr-defined]
+        return np.asarray(out, dtype=np.float32)

@@ -1,0 +1,1 @@
+"""Quantization recipes per deployment target (TOML), installed as edgeemo.recipes."""
