@@ -1,0 +1,89 @@
+"""export_artifact(): convert one format, re-load it in its runtime, check it against the float model."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from edgeemo.errors import ModelError, VerificationError
+from edgeemo.export.formats import EXPORTS, ExportOptions
+from edgeemo.runtime import open_runtime
+
+__all__ = ["ExportedArtifact", "export_artifact", "verify_artifact"]
+
+
+@dataclass
+class ExportedArtifact:
+    key: str
+    fmt: str
+    precision: str
+    path: Path
+    size_bytes: int
+    convert_seconds: float
+    input_dtype: str
+    input_quant: tuple[float, int] | None
+    output_quant: tuple[float, int] | None
+    verification: dict[str, Any] = field(default_factory=dict)
+
+
+def export_artifact(
+    model: Any,
+    key: str,
+    out: Path,
+    options: ExportOptions,
+    *,
+    reference_probs: np.ndarray | None = None,
+    check_images: np.ndarray | None = None,
+) -> ExportedArtifact:
+    """Write `out` for the format `key` (e.g. "tflite-int8") and verify it; raises VerificationError."""
+    if key not in EXPORTS:
+        raise ModelError(f"expected a format among {', '.join(EXPORTS)}, received {key!r}")
+    spec = EXPORTS[key]
+    t0 = time.perf_counter()
+    spec.convert(model, out, options)
+    seconds = time.perf_counter() - t0
+    verification: dict[str, Any] = {}
+    if reference_probs is not None and check_images is not None:
+        verification = verify_artifact(out, key, check_images, reference_probs, num_classes=reference_probs.shape[1])
+    input_dtype, in_q, out_q = _io_quantization(out)
+    return ExportedArtifact(key, spec.fmt, spec.precision, out, out.stat().st_size, round(seconds, 2),
+                            input_dtype, in_q, out_q, verification)
+
+
+def verify_artifact(
+    path: Path, key: str, images: np.ndarray, reference_probs: np.ndarray, *, num_classes: int
+) -> dict[str, Any]:
+    """Re-load `path` in its own runtime and compare with the float model's probabilities."""
+    spec = EXPORTS[key]
+    with open_runtime(path, threads=2) as rt:
+        if rt.num_classes != num_classes:
+            raise VerificationError(f"expected {num_classes} outputs from {path.name}, received {rt.num_classes}")
+        probs = rt.predict_proba(images)
+    if probs.shape != reference_probs.shape:
+        raise VerificationError(f"expected output shape {reference_probs.shape} from {path.name}, received {probs.shape}")
+    agreement = float(np.mean(probs.argmax(1) == reference_probs.argmax(1)))
+    mean_abs = float(np.mean(np.abs(probs - reference_probs)))
+    result = {"images": int(len(images)), "agreement": round(agreement, 4), "mean_abs_prob_diff": round(mean_abs, 5),
+              "min_agreement": spec.min_agreement, "max_mean_abs_diff": spec.max_mean_abs_diff}
+    if agreement < spec.min_agreement or mean_abs > spec.max_mean_abs_diff:
+        raise VerificationError(
+            f"expected {path.name} to agree with the float model on >= {spec.min_agreement:.0%} of the calibration "
+            f"images with mean |dp| <= {spec.max_mean_abs_diff}, received {agreement:.1%} and {mean_abs:.4f}"
+        )
+    return result
+
+
+def _io_quantization(path: Path) -> tuple[str, tuple[float, int] | None, tuple[float, int] | None]:
+    if path.suffix != ".tflite":
+        return "float32", None, None
+    from edgeemo.runtime.litert import LiteRTRuntime
+
+    rt = LiteRTRuntime(path, threads=1)
+    if rt.input_dtype == "float32":
+        return "float32", None, None
+    out_scale, out_zero = rt._out["quantization"]
+    return rt.input_dtype, rt.input_quantization, (float(out_scale), int(out_zero))

@@ -1,0 +1,153 @@
+"""Zoo definitions. Every net ends in Dense + softmax so every artifact outputs probabilities, and
+uses only ops that LiteRT int8 and ONNX Runtime int8 support (Conv, DepthwiseConv, Add, ReLU/ReLU6,
+pooling, Dense, Softmax); BatchNorm directly follows a bias-free conv so converters fold it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from edgeemo._lazy import require
+from edgeemo.errors import ModelError
+
+__all__ = ["ZOO", "ZooModel", "build_model", "count_macs", "count_params"]
+
+
+def _keras() -> Any:
+    require("tensorflow", "host")
+    return require("keras", "host")
+
+
+def _conv_bn(x: Any, filters: int, kernel: int = 3, strides: int = 1, relu6: bool = False) -> Any:
+    k = _keras().layers
+    x = k.Conv2D(filters, kernel, strides=strides, padding="same", use_bias=False)(x)
+    x = k.BatchNormalization()(x)
+    return k.ReLU(max_value=6.0 if relu6 else None)(x)
+
+
+def _sep_bn(x: Any, filters: int, relu: bool = True) -> Any:
+    # Depthwise + pointwise as two layers (not SeparableConv2D) so BatchNorm sits where converters fold it.
+    k = _keras().layers
+    x = k.DepthwiseConv2D(3, padding="same", use_bias=False)(x)
+    x = k.BatchNormalization()(x)
+    x = k.ReLU()(x)
+    x = k.Conv2D(filters, 1, use_bias=False)(x)
+    x = k.BatchNormalization()(x)
+    return k.ReLU()(x) if relu else x
+
+
+def _head(x: Any, num_classes: int, dropout: float) -> Any:
+    k = _keras().layers
+    x = k.GlobalAveragePooling2D()(x)
+    if dropout:
+        x = k.Dropout(dropout)(x)
+    return k.Dense(num_classes, activation="softmax", name="probabilities")(x)
+
+
+def mini_xception(input_shape: tuple[int, int, int], num_classes: int) -> Any:
+    """Arriaga et al. 2017 mini-Xception (~60k parameters): residual depthwise-separable modules."""
+    keras = _keras()
+    k = keras.layers
+    inp = keras.Input(input_shape, name="face")
+    x = _conv_bn(inp, 8)
+    x = _conv_bn(x, 8)
+    for filters in (16, 32, 64, 128):
+        shortcut = k.Conv2D(filters, 1, strides=2, padding="same", use_bias=False)(x)
+        shortcut = k.BatchNormalization()(shortcut)
+        y = _sep_bn(x, filters)
+        y = _sep_bn(y, filters, relu=False)
+        y = k.MaxPooling2D(3, strides=2, padding="same")(y)
+        x = k.Add()([y, shortcut])
+    return keras.Model(inp, _head(x, num_classes, 0.0), name="mini_xception")
+
+
+def mobilenet(input_shape: tuple[int, int, int], num_classes: int) -> Any:
+    """MobileNetV2-style inverted residuals with ReLU6, sized for 48x48 faces (~0.2M parameters)."""
+    keras = _keras()
+    k = keras.layers
+    inp = keras.Input(input_shape, name="face")
+    x = _conv_bn(inp, 32, strides=1, relu6=True)
+    # (expansion, out channels, repeats, first stride)
+    for t, c, n, s in ((1, 16, 1, 1), (4, 24, 2, 2), (4, 32, 3, 2), (4, 64, 3, 2), (4, 96, 2, 1), (4, 128, 1, 2)):
+        for i in range(n):
+            stride = s if i == 0 else 1
+            in_c = x.shape[-1]
+            y = _conv_bn(x, in_c * t, kernel=1, relu6=True) if t != 1 else x
+            y = k.DepthwiseConv2D(3, strides=stride, padding="same", use_bias=False)(y)
+            y = k.BatchNormalization()(y)
+            y = k.ReLU(max_value=6.0)(y)
+            y = k.Conv2D(c, 1, use_bias=False)(y)
+            y = k.BatchNormalization()(y)
+            x = k.Add()([x, y]) if stride == 1 and in_c == c else y
+    x = _conv_bn(x, 256, kernel=1, relu6=True)
+    return keras.Model(inp, _head(x, num_classes, 0.2), name="mobilenet")
+
+
+def accurate(input_shape: tuple[int, int, int], num_classes: int) -> Any:
+    """VGG-style stacks with BatchNorm (~0.6M parameters): the compact net tuned for accuracy."""
+    keras = _keras()
+    k = keras.layers
+    inp = keras.Input(input_shape, name="face")
+    x = _conv_bn(inp, 32)
+    x = _conv_bn(x, 32)
+    x = k.MaxPooling2D(2)(x)
+    for filters in (64, 128):
+        x = _conv_bn(x, filters)
+        x = _conv_bn(x, filters)
+        x = k.MaxPooling2D(2)(x)
+    x = _conv_bn(x, 256)
+    x = _conv_bn(x, 256, kernel=1)
+    return keras.Model(inp, _head(x, num_classes, 0.3), name="accurate")
+
+
+@dataclass(frozen=True)
+class ZooModel:
+    name: str
+    build: Callable[[tuple[int, int, int], int], Any]
+    summary: str
+
+
+ZOO: dict[str, ZooModel] = {
+    m.name: m
+    for m in (
+        ZooModel("mini_xception", mini_xception, "mini-Xception (Arriaga 2017), ~60k params"),
+        ZooModel("mobilenet", mobilenet, "MobileNetV2-style inverted residuals, ReLU6"),
+        ZooModel("accurate", accurate, "VGG-style with BatchNorm, ~0.6M params"),
+    )
+}
+
+
+def build_model(name: str, input_shape: tuple[int, int, int] = (48, 48, 1), num_classes: int = 7) -> Any:
+    if name not in ZOO:
+        raise ModelError(f"expected --model to be one of {', '.join(ZOO)}, received {name!r}")
+    return ZOO[name].build(input_shape, num_classes)
+
+
+def count_params(model: Any) -> int:
+    return int(model.count_params())
+
+
+def count_macs(model: Any) -> int:
+    """Multiply-accumulates of one forward pass, from the layers' output shapes."""
+    keras = _keras()
+    k = keras.layers
+    total = 0
+    for layer in model.layers:
+        if isinstance(layer, k.DepthwiseConv2D):
+            _, h, w, c = layer.output.shape
+            kh, kw = layer.kernel_size
+            total += h * w * c * kh * kw
+        elif isinstance(layer, k.SeparableConv2D):
+            _, h, w, c_out = layer.output.shape
+            c_in = layer.input.shape[-1]
+            kh, kw = layer.kernel_size
+            total += h * w * c_in * kh * kw + h * w * c_in * c_out
+        elif isinstance(layer, k.Conv2D):
+            _, h, w, c_out = layer.output.shape
+            c_in = layer.input.shape[-1]
+            kh, kw = layer.kernel_size
+            total += h * w * c_in * c_out * kh * kw
+        elif isinstance(layer, k.Dense):
+            total += layer.input.shape[-1] * layer.units
+    return int(total)

@@ -1,0 +1,71 @@
+"""Augmentation and batching as a tf.data pipeline, on uint8 faces, normalised by the PreprocessSpec."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from edgeemo._lazy import require_tensorflow
+from edgeemo.preprocess import NORMALIZATIONS, PreprocessSpec
+
+__all__ = ["make_dataset"]
+
+
+def _augmenter(seed: int) -> Any:
+    import keras
+
+    layers = keras.layers
+    # Small geometric changes only: faces are already roughly aligned by the detector on the device.
+    return keras.Sequential(
+        [
+            layers.RandomFlip("horizontal", seed=seed),
+            layers.RandomRotation(0.04, fill_mode="reflect", seed=seed + 1),  # ~ +-15 degrees
+            layers.RandomTranslation(0.1, 0.1, fill_mode="reflect", seed=seed + 2),
+            layers.RandomZoom((-0.15, 0.15), fill_mode="reflect", seed=seed + 3),
+            layers.RandomBrightness(0.2, value_range=(0.0, 255.0), seed=seed + 4),
+            layers.RandomContrast(0.3, value_range=(0.0, 255.0), seed=seed + 5),
+        ],
+        name="augment",
+    )
+
+
+def make_dataset(
+    images: np.ndarray,
+    labels: np.ndarray,
+    num_classes: int,
+    spec: PreprocessSpec,
+    *,
+    batch_size: int,
+    training: bool,
+    seed: int = 0,
+    mixup: float = 0.0,
+) -> Any:
+    """(x, one-hot y) batches; augmented and shuffled when training, optional mixup (alpha)."""
+    tf = require_tensorflow()
+    scale, offset = NORMALIZATIONS[spec.normalization]
+    ds = tf.data.Dataset.from_tensor_slices((images, labels))
+    if training:
+        ds = ds.shuffle(len(labels), seed=seed, reshuffle_each_iteration=True)
+    ds = ds.batch(batch_size, drop_remainder=training)
+    augment = _augmenter(seed) if training else None
+
+    def to_model_input(x: Any, y: Any) -> tuple[Any, Any]:
+        x = tf.cast(x, tf.float32)
+        if augment is not None:
+            x = tf.clip_by_value(augment(x, training=True), 0.0, 255.0)
+        return x * scale + offset, tf.one_hot(y, num_classes)
+
+    ds = ds.map(to_model_input, num_parallel_calls=tf.data.AUTOTUNE)
+    if training and mixup > 0:
+        ds = ds.map(lambda x, y: _mixup(tf, x, y, mixup), num_parallel_calls=tf.data.AUTOTUNE)
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def _mixup(tf: Any, x: Any, y: Any, alpha: float) -> tuple[Any, Any]:
+    # Beta(alpha, alpha) from two Gammas; one mixing weight per batch keeps it cheap.
+    g1 = tf.random.gamma([], alpha)
+    g2 = tf.random.gamma([], alpha)
+    lam = g1 / (g1 + g2)
+    idx = tf.random.shuffle(tf.range(tf.shape(x)[0]))
+    return lam * x + (1 - lam) * tf.gather(x, idx), lam * y + (1 - lam) * tf.gather(y, idx)

@@ -1,0 +1,183 @@
+"""train(): one run directory with the best and last checkpoints, history, curves and run facts.
+
+RUN_DIR/
+  config.json     the TrainConfig (read back by --resume)
+  spec.json       labels + PreprocessSpec: what `edgeemo quantize` reads beside the model
+  best.keras      best validation accuracy so far
+  last.keras      end of the last finished epoch, with optimizer state (resume point)
+  state.json      epochs done, best validation accuracy, seconds per epoch
+  history.json, curves.png
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from edgeemo._lazy import require_tensorflow
+from edgeemo.data import LabeledImages, load_split, parse_label_mapping, stratified_split
+from edgeemo.errors import DataError, InputFileNotFound
+from edgeemo.fileio import atomic_path, write_json
+from edgeemo.labels import FER2013_LABELS
+from edgeemo.preprocess import PreprocessSpec
+
+__all__ = ["TrainConfig", "TrainResult", "class_weights", "train"]
+
+
+class TrainConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    data: str
+    model: str = "mini_xception"
+    split: str = "train"
+    labels: str | None = None  # --labels mapping for folder-per-class datasets
+    class_names: list[str] = Field(default_factory=lambda: list(FER2013_LABELS))
+    preprocess: PreprocessSpec = Field(default_factory=PreprocessSpec)
+    epochs: int = Field(60, ge=1)
+    batch_size: int = Field(64, ge=1)
+    learning_rate: float = Field(2e-3, gt=0)
+    weight_decay: float = Field(1e-4, ge=0)
+    warmup_epochs: int = Field(2, ge=0)
+    label_smoothing: float = Field(0.1, ge=0, lt=1)
+    class_weighting: Literal["none", "balanced", "sqrt"] = "sqrt"
+    mixup: float = Field(0.0, ge=0)
+    val_fraction: float = Field(0.1, gt=0, lt=1)
+    patience: int = Field(15, ge=1)
+    seed: int = 0
+    limit_per_class: int | None = None
+    demo: bool = False
+
+
+class TrainResult(BaseModel):
+    run_dir: str
+    best_model: str
+    epochs_done: int
+    best_val_accuracy: float
+    seconds_per_epoch: float
+    train_images: int
+    val_images: int
+    skipped_images: int
+
+
+def class_weights(labels: np.ndarray, num_classes: int, mode: str) -> dict[int, float] | None:
+    """Inverse-frequency weights (mode "balanced"), or their square root (milder, "sqrt")."""
+    if mode == "none":
+        return None
+    counts = np.bincount(labels, minlength=num_classes).astype(np.float64)
+    weights = np.where(counts > 0, len(labels) / (num_classes * np.maximum(counts, 1)), 0.0)
+    if mode == "sqrt":
+        weights = np.sqrt(weights)
+    return {i: float(w) for i, w in enumerate(weights)}
+
+
+def train(config: TrainConfig, run_dir: str | Path, *, resume: bool = False, verbose: int = 1,
+          data: LabeledImages | None = None) -> TrainResult:
+    tf = require_tensorflow()
+    import keras
+
+    from edgeemo.models import build_model
+    from edgeemo.plots import plot_training_curves
+
+    run = Path(run_dir)
+    state_path = run / "state.json"
+    state: dict[str, Any] = {"epochs_done": 0, "best_val_accuracy": 0.0, "epoch_seconds": []}
+    if resume:
+        if not (run / "last.keras").is_file():
+            raise InputFileNotFound(f"expected {run / 'last.keras'} to resume from, received a run folder without it")
+        config = TrainConfig.model_validate_json((run / "config.json").read_text())
+        state = json.loads(state_path.read_text())
+    run.mkdir(parents=True, exist_ok=True)
+    write_json(run / "config.json", config.model_dump(mode="json"))
+    write_json(run / "spec.json", {"labels": config.class_names, "preprocess": config.preprocess.model_dump(),
+                                   "model": config.model, "demo": config.demo})
+
+    keras.utils.set_random_seed(config.seed + state["epochs_done"])
+    if data is None:
+        data = load_split(config.data, config.split, config.preprocess, class_names=config.class_names,
+                          labels=parse_label_mapping(config.labels), limit_per_class=config.limit_per_class)
+    num_classes = len(config.class_names)
+    train_idx, val_idx = stratified_split(data.labels, config.val_fraction, config.seed)
+    if len(val_idx) == 0:
+        raise DataError(f"expected enough images for a validation split, received {len(data)}")
+    from edgeemo.training.augment import make_dataset
+
+    train_ds = make_dataset(data.images[train_idx], data.labels[train_idx], num_classes, config.preprocess,
+                            batch_size=config.batch_size, training=True, seed=config.seed, mixup=config.mixup)
+    val_ds = make_dataset(data.images[val_idx], data.labels[val_idx], num_classes, config.preprocess,
+                          batch_size=256, training=False)
+    steps_per_epoch = max(1, len(train_idx) // config.batch_size)
+
+    if resume:
+        model = keras.models.load_model(run / "last.keras")
+    else:
+        model = build_model(config.model, config.preprocess.input_shape, num_classes)
+        total = steps_per_epoch * config.epochs
+        warmup = min(steps_per_epoch * config.warmup_epochs, total // 2)
+        schedule = keras.optimizers.schedules.CosineDecay(
+            0.0 if warmup else config.learning_rate, decay_steps=max(1, total - warmup), alpha=0.01,
+            warmup_target=config.learning_rate if warmup else None, warmup_steps=warmup,
+        )
+        model.compile(
+            optimizer=keras.optimizers.AdamW(learning_rate=schedule, weight_decay=config.weight_decay),
+            loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing),
+            metrics=["accuracy"],
+        )
+
+    history: dict[str, list[float]] = {}
+    if (run / "history.json").is_file() and resume:
+        history = json.loads((run / "history.json").read_text())
+
+    class Checkpointer(keras.callbacks.Callback):
+        """Saves best.keras and last.keras atomically each epoch, so a kill at any point can resume."""
+
+        def on_epoch_begin(self, epoch: int, logs: Any = None) -> None:
+            self._t0 = time.perf_counter()
+
+        def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
+            logs = logs or {}
+            for key, value in logs.items():
+                history.setdefault(key, []).append(float(value))
+            state["epoch_seconds"].append(round(time.perf_counter() - self._t0, 2))
+            state["epochs_done"] = epoch + 1
+            val_acc = float(logs.get("val_accuracy", 0.0))
+            if val_acc > state["best_val_accuracy"]:
+                state["best_val_accuracy"] = val_acc
+                state["best_epoch"] = epoch + 1
+                with atomic_path(run / "best.keras") as tmp:
+                    self.model.save(tmp)
+                state["wait"] = 0
+            else:
+                state["wait"] = state.get("wait", 0) + 1
+            with atomic_path(run / "last.keras") as tmp:
+                self.model.save(tmp)
+            write_json(run / "history.json", history)
+            write_json(state_path, state)
+            if state["wait"] >= config.patience:
+                self.model.stop_training = True
+
+    cb = [Checkpointer()]
+    tf.get_logger().setLevel("ERROR")
+    if state["epochs_done"] < config.epochs and state.get("wait", 0) < config.patience:
+        model.fit(
+            train_ds, validation_data=val_ds, epochs=config.epochs, initial_epoch=state["epochs_done"],
+            class_weight=class_weights(data.labels[train_idx], num_classes, config.class_weighting),
+            callbacks=cb, verbose=verbose,
+        )
+    if history:
+        plot_training_curves(history, f"{config.model} on {Path(config.data).name}", run / "curves.png")
+    seconds = state["epoch_seconds"]
+    return TrainResult(
+        run_dir=str(run),
+        best_model=str(run / "best.keras"),
+        epochs_done=state["epochs_done"],
+        best_val_accuracy=state["best_val_accuracy"],
+        seconds_per_epoch=float(np.median(seconds)) if seconds else 0.0,
+        train_images=int(len(train_idx)),
+        val_images=int(len(val_idx)),
+        skipped_images=data.skipped,
+    )
