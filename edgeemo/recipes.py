@@ -1,4 +1,4 @@
-"""Quantization recipes per target, read from the TOML files in quantize/ (installed as edgeemo.recipes)."""
+"""Quantization recipes per target, read from the TOML files in quantize/ (installed as edgeemo.targets)."""
 
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ class Recipe(BaseModel):
 
 
 def list_targets() -> list[str]:
-    return sorted(p.name[:-5] for p in resources.files("edgeemo.recipes").iterdir() if p.name.endswith(".toml"))
+    return sorted(p.name[:-5] for p in resources.files("edgeemo.targets").iterdir() if p.name.endswith(".toml"))
 
 
 def load_recipe(target: str | None) -> Recipe:
@@ -54,4 +54,4 @@ def load_recipe(target: str | None) -> Recipe:
 
 
 def _read(target: str) -> dict:
-    return tomllib.loads(resources.files("edgeemo.recipes").joinpath(f"{target}.toml").read_text(encoding="utf-8"))
+    return tomllib.loads(resources.files("edgeemo.targets").joinpath(f"{target}.toml").read_text(encoding="utf-8"))

@@ -1,1 +1,1 @@
-"""Quantization recipes per deployment target (TOML), installed as edgeemo.recipes."""
+"""Quantization recipes per deployment target (TOML), installed as edgeemo.targets."""

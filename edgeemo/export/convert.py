@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from edgeemo.errors import ModelError, VerificationError
+from edgeemo.export._quiet import quiet_fds
 from edgeemo.export.formats import EXPORTS, ExportOptions
 from edgeemo.runtime import open_runtime
 
@@ -44,7 +45,8 @@ def export_artifact(
         raise ModelError(f"expected a format among {', '.join(EXPORTS)}, received {key!r}")
     spec = EXPORTS[key]
     t0 = time.perf_counter()
-    spec.convert(model, out, options)
+    with quiet_fds():
+        spec.convert(model, out, options)
     seconds = time.perf_counter() - t0
     verification: dict[str, Any] = {}
     if reference_probs is not None and check_images is not None:

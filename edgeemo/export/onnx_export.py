@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import io
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -22,9 +20,7 @@ def convert_fp32(model: Any, out: Path, options: ExportOptions) -> None:
     require("tf2onnx", "host")
     with atomic_path(out) as tmp:
         try:
-            # Keras prints a "Saved artifact" line and a signature dump: keep the CLI output clean.
-            with contextlib.redirect_stdout(io.StringIO()):
-                model.export(str(tmp), format="onnx", verbose=False)
+            model.export(str(tmp), format="onnx", verbose=False)
         except Exception as exc:
             raise ModelError(f"expected a model ONNX export can handle, received: {str(exc).splitlines()[0][:300]}") from exc
 

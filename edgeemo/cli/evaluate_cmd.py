@@ -1,0 +1,87 @@
+"""`edgeemo evaluate`: artifacts on one dataset split, the same preprocessed images for all."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from edgeemo.cli._options import console
+
+__all__ = ["evaluate"]
+
+
+@click.command()
+@click.argument("artifacts", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--data", "data_root", required=True, type=click.Path(path_type=Path), help="Dataset root or fer2013.csv.")
+@click.option("--split", default="test", show_default=True)
+@click.option("--spec", "spec_file", type=click.Path(path_type=Path), default=None,
+              help="spec.json or a bundle's manifest.json giving labels + preprocessing (default: a bundle's, or spec.json beside the first artifact).")
+@click.option("--labels", "label_map", default=None, help="folder=label mapping for folder-per-class datasets (or a .json file).")
+@click.option("--reference", type=click.Path(path_type=Path), default=None, help="Artifact the drop and agreement are measured against (default: the first).")
+@click.option("--json", "json_out", type=click.Path(path_type=Path), default=None, help="Write results JSON here (Markdown and PNGs beside it).")
+@click.option("--threads", type=int, default=1, show_default=True)
+def evaluate(artifacts: tuple[Path, ...], data_root: Path, split: str, spec_file: Path | None, label_map: str | None,
+             reference: Path | None, json_out: Path | None, threads: int) -> None:
+    """Evaluate ARTIFACT... (.keras/.h5/SavedModel, .tflite, .onnx, or a bundle folder) on --data/--split."""
+    from edgeemo.data import load_split, parse_label_mapping
+    from edgeemo.evaluation.latency import median_latency_ms
+    from edgeemo.evaluation.report import evaluate_runtimes, render_markdown, write_report
+    from edgeemo.runtime import open_runtime
+
+    paths, spec, labels = _resolve(list(artifacts), spec_file)
+    data = load_split(data_root, split, spec, class_names=labels, labels=parse_label_mapping(label_map))
+    runtimes = {_name(p): open_runtime(p, threads=threads) for p in paths}
+    ref = _name(reference) if reference else _name(paths[0])
+    if reference and reference not in paths:
+        runtimes[ref] = open_runtime(reference, threads=threads)
+    sizes = {_name(p): p.stat().st_size for p in paths if p.is_file()}
+    results = evaluate_runtimes(runtimes, data, spec, reference=ref, sizes=sizes)
+    timed = {k: rt for k, rt in runtimes.items() if rt.key != "keras"}
+    for k, ms in median_latency_ms(timed, spec.normalize(data.images[:1])).items():
+        results[k]["latency_ms"] = ms
+    notes = [f"data: {data.source} ({len(data)} images, {data.skipped} unreadable skipped)", f"reference: {ref}",
+             f"latency: median predict() at batch 1, {threads} thread(s)"]
+    out = console()
+    out.print(render_markdown(f"edgeemo evaluate ({split})", results, labels, notes))
+    if json_out:
+        folder = json_out.parent
+        write_report(folder, f"edgeemo evaluate ({split})", results, labels, notes, extra={"spec": spec.model_dump()})
+        if json_out.name != "report.json":
+            (folder / "report.json").replace(json_out)
+            (folder / "report.md").replace(json_out.with_suffix(".md"))
+        out.print(f"wrote {json_out}")
+
+
+def _name(path: Path) -> str:
+    return path.name
+
+
+def _resolve(paths: list[Path], spec_file: Path | None):  # type: ignore[no-untyped-def]
+    """Artifacts (a bundle expands to its models) plus the spec and labels they share."""
+    from edgeemo.bundle import load_bundle
+    from edgeemo.errors import InputFileNotFound
+    from edgeemo.labels import FER2013_LABELS
+    from edgeemo.preprocess import PreprocessSpec
+
+    expanded: list[Path] = []
+    spec, labels = None, None
+    for p in paths:
+        if not p.exists():
+            raise InputFileNotFound(f"expected an artifact or bundle, received a missing path: {p}")
+        if p.is_dir() and (p / "manifest.json").is_file():
+            b = load_bundle(p)
+            expanded += [b.root / m.file for m in b.manifest.models]
+            spec, labels = spec or b.preprocess, labels or b.labels
+        else:
+            expanded.append(p)
+    candidates = [spec_file] if spec_file else [q.parent / "spec.json" for q in expanded] + [
+        q.parent.parent / "bundle" / "manifest.json" for q in expanded]
+    for c in candidates:
+        if spec is None and c is not None and c.is_file():
+            raw = json.loads(c.read_text())
+            spec, labels = PreprocessSpec(**raw["preprocess"]), raw.get("labels")
+    if spec_file and not spec_file.is_file():
+        raise InputFileNotFound(f"expected a spec JSON for --spec, received a missing path: {spec_file}")
+    return expanded, spec or PreprocessSpec(), list(labels or FER2013_LABELS)

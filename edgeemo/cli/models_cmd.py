@@ -1,0 +1,30 @@
+"""`edgeemo models`: the zoo with parameters, MACs and the expected int8 size."""
+
+from __future__ import annotations
+
+import click
+
+from edgeemo.cli._options import console
+
+__all__ = ["models"]
+
+
+@click.command()
+@click.option("--input-size", type=int, default=48, show_default=True)
+@click.option("--channels", type=click.Choice(["1", "3"]), default="1", show_default=True)
+def models(input_size: int, channels: str) -> None:
+    """List the zoo models."""
+    from rich.table import Table
+
+    from edgeemo.models import ZOO, count_macs, count_params
+
+    table = Table(title=f"edgeemo model zoo ({input_size}x{input_size}x{channels}, 7 classes)")
+    for col in ("name", "params", "MMACs", "int8 size KB (est.)", "fp32 size KB (est.)", "summary"):
+        table.add_column(col, justify="left" if col in ("name", "summary") else "right")
+    for name, entry in ZOO.items():
+        model = entry.build((input_size, input_size, int(channels)), 7)
+        params = count_params(model)
+        # One byte per int8 weight plus flatbuffer overhead; four for fp32 (BatchNorm folds into convs).
+        table.add_row(name, f"{params:,}", f"{count_macs(model) / 1e6:.1f}", f"{params / 1024 + 12:.0f}",
+                      f"{4 * params / 1024 + 8:.0f}", entry.summary)
+    console().print(table)

@@ -1,0 +1,63 @@
+"""`edgeemo train`: a zoo model on a FER-2013-style dataset, with checkpoints and --resume."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from edgeemo.cli._options import console
+
+__all__ = ["train"]
+
+
+@click.command()
+@click.option("--data", "data_root", type=click.Path(path_type=Path), help="Dataset root (ROOT/train/<class>/...), a class-folder root, or fer2013.csv.")
+@click.option("--model", "model_name", default="mini_xception", show_default=True, help="Zoo model (see `edgeemo models`).")
+@click.option("--out", "run_dir", required=True, type=click.Path(path_type=Path), help="Run folder for checkpoints, history and curves.")
+@click.option("--epochs", type=click.IntRange(1), default=60, show_default=True)
+@click.option("--batch-size", type=click.IntRange(1), default=64, show_default=True)
+@click.option("--lr", "learning_rate", type=float, default=2e-3, show_default=True, help="Peak learning rate (cosine schedule with warm-up).")
+@click.option("--split", default="train", show_default=True, help="Split to train on; validation is carved from it.")
+@click.option("--val-fraction", type=float, default=0.1, show_default=True)
+@click.option("--labels", "label_map", default=None, help="folder=label mapping (or .json) for folder-per-class datasets.")
+@click.option("--input-size", type=int, default=48, show_default=True, help="Square input size in pixels.")
+@click.option("--color", is_flag=True, help="Train on 3-channel RGB instead of grayscale.")
+@click.option("--normalization", type=click.Choice(["0_1", "-1_1", "0_255"]), default="0_1", show_default=True)
+@click.option("--class-weighting", type=click.Choice(["none", "balanced", "sqrt"]), default="sqrt", show_default=True)
+@click.option("--label-smoothing", type=float, default=0.1, show_default=True)
+@click.option("--mixup", type=float, default=0.0, show_default=True, help="Mixup alpha (0: off).")
+@click.option("--patience", type=click.IntRange(1), default=15, show_default=True, help="Early stopping on validation accuracy.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--limit-per-class", type=int, default=None, help="Use at most this many images per class (quick runs).")
+@click.option("--resume", is_flag=True, help="Continue RUN_DIR from its last checkpoint with its saved config.")
+def train(data_root: Path | None, model_name: str, run_dir: Path, epochs: int, batch_size: int, learning_rate: float,
+          split: str, val_fraction: float, label_map: str | None, input_size: int, color: bool, normalization: str,
+          class_weighting: str, label_smoothing: float, mixup: float, patience: int, seed: int,
+          limit_per_class: int | None, resume: bool) -> None:
+    """Train a compact emotion CNN; writes best.keras, last.keras, spec.json, history.json, curves.png."""
+    from edgeemo.errors import DataError
+    from edgeemo.models import ZOO, build_model  # noqa: F401 - validates the name before the data loads
+    from edgeemo.preprocess import PreprocessSpec
+    from edgeemo.training import TrainConfig
+    from edgeemo.training import train as run_training
+
+    if not resume and data_root is None:
+        raise DataError("expected --data ROOT (or --resume with an existing --out), received neither")
+    if model_name not in ZOO:
+        from edgeemo.errors import ModelError
+
+        raise ModelError(f"expected --model to be one of {', '.join(ZOO)}, received {model_name!r}")
+    config = TrainConfig(
+        data=str(data_root or ""), model=model_name, split=split, labels=label_map,
+        preprocess=PreprocessSpec(height=input_size, width=input_size, channels=3 if color else 1, normalization=normalization),  # type: ignore[arg-type]
+        epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, label_smoothing=label_smoothing,
+        class_weighting=class_weighting, mixup=mixup, val_fraction=val_fraction, patience=patience, seed=seed,  # type: ignore[arg-type]
+        limit_per_class=limit_per_class,
+    )
+    result = run_training(config, run_dir, resume=resume, verbose=1)
+    out = console()
+    out.print(f"best validation accuracy {100 * result.best_val_accuracy:.2f}% after {result.epochs_done} epochs "
+              f"({result.seconds_per_epoch:.1f} s/epoch, {result.train_images} train / {result.val_images} validation images, "
+              f"{result.skipped_images} unreadable skipped)")
+    out.print(f"best model: {result.best_model}   curves: {Path(result.run_dir) / 'curves.png'}")

