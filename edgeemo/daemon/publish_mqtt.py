@@ -1,0 +1,288 @@
+"""MQTT publisher (paho-mqtt 2.x): per-device and per-face topics, Home Assistant discovery,
+availability through a last will, TLS and a password from a credentials file.
+
+The frame loop only appends to a bounded deque; a worker thread hands messages to paho while
+connected. With the broker gone the deque keeps the newest `buffer_size` messages (the oldest are
+dropped and counted) and is delivered once the broker is back.
+
+Topics (prefix "edgeemo", device "pi-kitchen"):
+    edgeemo/pi-kitchen/availability   online | offline (retained; offline is also the last will)
+    edgeemo/pi-kitchen/state          {"faces": 1, "label": "happy", "score": 0.81, ...}
+    edgeemo/pi-kitchen/face/<id>      one tracked face
+    homeassistant/sensor/pi-kitchen/<sensor>/config   discovery (retained)
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import json
+import logging
+import os
+import socket
+import threading
+import time
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from edgeemo import __version__
+from edgeemo._lazy import require
+from edgeemo.daemon.metrics import Metrics
+from edgeemo.daemon.pipeline import FaceResult, FrameResult
+from edgeemo.daemon.publishers import Publisher
+from edgeemo.errors import ConfigError
+
+__all__ = ["MqttConfig", "MqttPublisher", "read_secret"]
+
+log = logging.getLogger(__name__)
+
+_ID_PATTERN = r"^[A-Za-z0-9_-]+$"
+
+
+def _hostname_id() -> str:
+    return "".join(c if c.isalnum() or c in "-_" else "-" for c in socket.gethostname()) or "edgeemo"
+
+
+def read_secret(name: str) -> str:
+    """A secret from a file; relative names are looked up in $CREDENTIALS_DIRECTORY (systemd
+    LoadCredential=), so the unit file and the config never hold the secret itself."""
+    path = Path(name)
+    if not path.is_absolute():
+        creds = os.environ.get("CREDENTIALS_DIRECTORY")
+        if creds:
+            path = Path(creds) / name
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise ConfigError(f"expected a readable secret file for publish.mqtt.password_file, received {str(path)!r}: {exc.strerror}") from exc
+
+
+class MqttConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: int = Field(1883, ge=1, le=65535)
+    client_id: str | None = None
+    device_id: str = Field(default_factory=_hostname_id, pattern=_ID_PATTERN)
+    topic_prefix: str = Field("edgeemo", min_length=1)
+    discovery: bool = True
+    discovery_prefix: str = "homeassistant"
+    qos: Literal[0, 1, 2] = 1
+    keepalive_s: int = Field(30, ge=5)
+    # At most one state message per interval, plus one whenever the faces or labels change.
+    interval_s: float = Field(1.0, ge=0.0)
+    per_face: bool = True
+    buffer_size: int = Field(1000, ge=1)
+    tls: bool = False
+    ca_file: str | None = None
+    cert_file: str | None = None
+    key_file: str | None = None
+    username: str | None = None
+    password_file: str | None = None
+    reconnect_min_s: int = Field(1, ge=1)
+    reconnect_max_s: int = Field(60, ge=1)
+
+
+class MqttPublisher(Publisher):
+    key = "mqtt"
+
+    def __init__(self, config: MqttConfig | None = None, **overrides: Any) -> None:
+        self.config = (config or MqttConfig(enabled=True)).model_copy(update=overrides)
+        c = self.config
+        base = f"{c.topic_prefix}/{c.device_id}"
+        self.topic_availability = f"{base}/availability"
+        self.topic_state = f"{base}/state"
+        self.topic_face = f"{base}/face"
+        self._buffer: collections.deque[tuple[str, str, int, bool]] = collections.deque()
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._connected = threading.Event()
+        self._client: Any = None
+        self._worker: threading.Thread | None = None
+        self._metrics: Metrics | None = None
+        self._last_info: Any = None
+        self._last_t = 0.0
+        self._last_sig: tuple[Any, ...] | None = None
+        self.sent = 0
+        self.dropped = 0
+        self.connects = 0
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def start(self, metrics: Metrics | None = None) -> None:
+        mqtt = require("paho.mqtt.client", "device", "paho-mqtt")
+        c = self.config
+        self._metrics = metrics
+        client = mqtt.Client(
+            mqtt.CallbackAPIVersion.VERSION2,
+            client_id=c.client_id or f"edgeemo-{c.device_id}",
+            protocol=mqtt.MQTTv311,
+        )
+        client.will_set(self.topic_availability, "offline", qos=1, retain=True)
+        if c.username:
+            client.username_pw_set(c.username, read_secret(c.password_file) if c.password_file else None)
+        if c.tls:
+            client.tls_set(ca_certs=c.ca_file, certfile=c.cert_file, keyfile=c.key_file)
+        # paho's own queue is a second bound behind ours.
+        client.max_queued_messages_set(c.buffer_size)
+        client.reconnect_delay_set(c.reconnect_min_s, c.reconnect_max_s)
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        self._client = client
+        client.connect_async(c.host, c.port, keepalive=c.keepalive_s)
+        client.loop_start()
+        self._worker = threading.Thread(target=self._drain, name="edgeemo-mqtt", daemon=True)
+        self._worker.start()
+
+    def _on_connect(self, client: Any, userdata: Any, flags: Any, reason_code: Any, properties: Any) -> None:
+        if getattr(reason_code, "is_failure", False):
+            log.warning("MQTT: broker %s:%s refused the connection: %s", self.config.host, self.config.port, reason_code)
+            return
+        self.connects += 1
+        log.info("MQTT: connected to %s:%s", self.config.host, self.config.port)
+        client.publish(self.topic_availability, "online", qos=1, retain=True)
+        if self.config.discovery:
+            for topic, payload in self.discovery_messages():
+                client.publish(topic, json.dumps(payload), qos=1, retain=True)
+        self._connected.set()
+        self._wake.set()
+
+    def _on_disconnect(self, client: Any, userdata: Any, flags: Any, reason_code: Any, properties: Any) -> None:
+        self._connected.clear()
+        if not self._stop.is_set():
+            log.warning("MQTT: disconnected (%s); buffering up to %d messages", reason_code, self.config.buffer_size)
+
+    def _drain(self) -> None:
+        mqtt = require("paho.mqtt.client", "device", "paho-mqtt")
+        while not self._stop.is_set():
+            self._wake.wait(0.5)
+            self._wake.clear()
+            while self._connected.is_set():
+                with self._lock:
+                    if not self._buffer:
+                        break
+                    msg = self._buffer.popleft()
+                info = self._client.publish(*msg)
+                if info.rc != mqtt.MQTT_ERR_SUCCESS:
+                    with self._lock:
+                        self._buffer.appendleft(msg)  # keep order; retried after reconnect
+                    self._stop.wait(0.05)
+                    break
+                self._last_info = info
+                self.sent += 1
+            self._update_gauges()
+
+    def _update_gauges(self) -> None:
+        if self._metrics is not None:
+            self._metrics.extra["mqtt_buffered"] = float(len(self._buffer))
+            self._metrics.extra["mqtt_dropped"] = float(self.dropped)
+            self._metrics.extra["mqtt_connected"] = 1.0 if self._connected.is_set() else 0.0
+
+    @property
+    def buffered(self) -> int:
+        return len(self._buffer)
+
+    @property
+    def connected(self) -> bool:
+        return self._connected.is_set()
+
+    # -- messages ----------------------------------------------------------------------------
+    def discovery_messages(self) -> list[tuple[str, dict[str, Any]]]:
+        c = self.config
+        device = {
+            "identifiers": [f"edgeemo_{c.device_id}"],
+            "name": f"edgeemo {c.device_id}",
+            "manufacturer": "edgeemo",
+            "model": "facial emotion recognition",
+            "sw_version": __version__,
+        }
+        common = {
+            "state_topic": self.topic_state,
+            "availability_topic": self.topic_availability,
+            "payload_available": "online",
+            "payload_not_available": "offline",
+            "device": device,
+        }
+        sensors = {
+            "emotion": {"name": "Emotion", "value_template": "{{ value_json.label }}",
+                        "json_attributes_topic": self.topic_state, "icon": "mdi:emoticon-outline"},
+            "faces": {"name": "Faces", "value_template": "{{ value_json.faces }}", "state_class": "measurement",
+                      "icon": "mdi:account-multiple"},
+            "confidence": {"name": "Emotion confidence",
+                           "value_template": "{{ (value_json.score * 100) | round(1) }}",
+                           "unit_of_measurement": "%", "state_class": "measurement"},
+        }
+        out = []
+        for name, extra in sensors.items():
+            payload = {**common, **extra, "unique_id": f"edgeemo_{c.device_id}_{name}",
+                       "object_id": f"edgeemo_{c.device_id}_{name}"}
+            out.append((f"{c.discovery_prefix}/sensor/{c.device_id}/{name}/config", payload))
+        return out
+
+    def _enqueue(self, topic: str, payload: dict[str, Any], retain: bool = False) -> None:
+        msg = (topic, json.dumps(payload, separators=(",", ":")), self.config.qos, retain)
+        with self._lock:
+            if len(self._buffer) >= self.config.buffer_size:
+                self._buffer.popleft()
+                self.dropped += 1
+            self._buffer.append(msg)
+        self._wake.set()
+
+    @staticmethod
+    def _dominant(faces: list[FaceResult]) -> FaceResult | None:
+        if not faces:
+            return None
+        return max(faces, key=lambda f: (f.box[2] - f.box[0]) * (f.box[3] - f.box[1]))
+
+    def publish(self, result: FrameResult, image: np.ndarray | None = None) -> None:
+        sig = tuple((f.id, f.label) for f in result.faces)
+        now = time.monotonic()
+        if sig == self._last_sig and now - self._last_t < self.config.interval_s:
+            return
+        self._last_sig, self._last_t = sig, now
+        top = self._dominant(result.faces)
+        state = {
+            "ts": round(result.wall_time, 3),
+            "frame": result.index,
+            "faces": len(result.faces),
+            "label": top.label if top else "none",
+            "score": round(top.score, 4) if top else 0.0,
+            "ids": [f.id for f in result.faces],
+        }
+        self._enqueue(self.topic_state, state)
+        if self.config.per_face:
+            for face in result.faces:
+                self._enqueue(f"{self.topic_face}/{face.id}", {"ts": state["ts"], "frame": result.index, **face.to_json()})
+
+    def flush(self, timeout: float = 5.0) -> None:
+        """Wait (bounded) until the buffer is handed to paho and the last message acknowledged."""
+        deadline = time.monotonic() + timeout
+        while self._buffer and self._connected.is_set() and time.monotonic() < deadline:
+            self._wake.set()
+            time.sleep(0.01)
+        info = self._last_info
+        if info is not None and self._connected.is_set():
+            # Not connected any more raises; the buffer keeps what was not sent.
+            with contextlib.suppress(RuntimeError, ValueError):
+                info.wait_for_publish(max(0.0, deadline - time.monotonic()))
+
+    def close(self) -> None:
+        if self._client is None:
+            return
+        self.flush()
+        self._stop.set()
+        self._wake.set()
+        if self._worker is not None:
+            self._worker.join(2.0)
+        if self._connected.is_set():
+            # A clean stop says offline itself; the last will covers crashes and power loss.
+            info = self._client.publish(self.topic_availability, "offline", qos=1, retain=True)
+            with contextlib.suppress(RuntimeError, ValueError):
+                info.wait_for_publish(2.0)
+        self._client.disconnect()
+        self._client.loop_stop()
+        self._client = None

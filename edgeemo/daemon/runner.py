@@ -1,0 +1,200 @@
+"""Build everything a ServiceConfig describes and run the frame loop.
+
+Shared by `edgeemo run` (foreground) and `edgeemo daemon` (systemd): the same loop, the same
+stages, so what a user tries at the terminal is what the service does.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from edgeemo.bundle import Bundle, default_bundle_path, load_bundle
+from edgeemo.daemon.capture import FrameGrabber
+from edgeemo.daemon.config import ServiceConfig
+from edgeemo.daemon.metrics import Metrics
+from edgeemo.daemon.pipeline import Pipeline
+from edgeemo.daemon.publishers import Publisher, PublisherSet
+from edgeemo.daemon.sources import CameraSource, open_source
+from edgeemo.errors import BundleError, ModelError
+from edgeemo.vision.base import FaceDetector, open_detector
+from edgeemo.vision.tracking import IoUTracker
+
+__all__ = ["Runner", "build_pipeline", "build_publishers", "resolve_bundle"]
+
+log = logging.getLogger(__name__)
+
+
+def resolve_bundle(path: str | Path | None) -> Bundle:
+    """The bundle at `path`, or the default one shipped in the package; sha256 verified."""
+    if path is None:
+        default = default_bundle_path()
+        if default is None:
+            raise BundleError(
+                "expected --bundle PATH (or bundle.path in the config): this installation ships no default bundle"
+            )
+        path = default
+    return load_bundle(path, verify=True)
+
+
+def build_pipeline(config: ServiceConfig, bundle: Bundle, *, detector: FaceDetector | None = None) -> Pipeline:
+    from edgeemo.runtime import open_runtime
+
+    bc, dc, tc = config.bundle, config.detector, config.tracking
+    runtime = open_runtime(bundle.model_path(bc.model), threads=bc.threads, providers=bc.providers)
+    if tuple(runtime.input_shape) != tuple(bundle.preprocess.input_shape):
+        raise ModelError(
+            f"expected the model input {bundle.preprocess.input_shape} that the bundle's PreprocessSpec "
+            f"describes, received a model taking {runtime.input_shape}"
+        )
+    if runtime.num_classes != len(bundle.labels):
+        raise ModelError(f"expected {len(bundle.labels)} outputs (the bundle's labels), received {runtime.num_classes}")
+    if detector is None:
+        model = dc.model
+        if model is None and dc.kind in ("auto", "blazeface"):
+            model = str(bundle.detector_path) if bundle.detector_path else None
+        detector = open_detector(
+            dc.kind, model_path=model, min_score=dc.min_score, max_faces=dc.max_faces,
+            threads=bc.threads, detect_width=dc.detect_width,
+        )
+    tracker = IoUTracker(
+        iou_threshold=tc.iou_threshold, max_missed=tc.max_missed, alpha=tc.ema_alpha,
+        margin=tc.hysteresis, hold=tc.hold_frames,
+    )
+    return Pipeline(detector, runtime, bundle.preprocess, bundle.labels, tracker,
+                    max_faces=dc.max_faces, min_face_px=dc.min_face_px)
+
+
+def build_publishers(config: ServiceConfig, info: dict[str, Any] | None = None) -> list[Publisher]:
+    pc = config.publish
+    out: list[Publisher] = []
+    if pc.jsonl.enabled:
+        from edgeemo.daemon.publish_jsonl import JsonlPublisher
+
+        out.append(JsonlPublisher(pc.jsonl))
+    if pc.mqtt.enabled:
+        from edgeemo.daemon.publish_mqtt import MqttPublisher
+
+        out.append(MqttPublisher(pc.mqtt))
+    if pc.http.enabled:
+        from edgeemo.daemon.publish_http import HttpPublisher
+
+        out.append(HttpPublisher(pc.http, info=info))
+    return out
+
+
+class Runner:
+    """Owns one configured pipeline: start() loads and warms up, run() loops, close() flushes."""
+
+    def __init__(
+        self,
+        config: ServiceConfig,
+        *,
+        source: CameraSource | None = None,
+        detector: FaceDetector | None = None,
+        publishers: Sequence[Publisher] | None = None,
+    ) -> None:
+        self.config = config
+        self._source = source
+        self._detector = detector
+        self._extra_publishers = list(publishers or [])
+        self.metrics = Metrics()
+        self.bundle: Bundle | None = None
+        self.pipeline: Pipeline | None = None
+        self.grabber: FrameGrabber | None = None
+        self.publishers: PublisherSet | None = None
+
+    def start(self) -> Runner:
+        """Load the bundle (sha256 checked), build and warm up the stages, start capture and
+        publishers. When this returns the service is ready: the caller sends READY=1."""
+        cfg = self.config
+        self.bundle = resolve_bundle(cfg.bundle.path)
+        self.pipeline = build_pipeline(cfg, self.bundle, detector=self._detector)
+        sc = cfg.source
+        self.pipeline.warm_up(sc.width or 640, sc.height or 480)
+        source = self._source or open_source(
+            sc.uri, width=sc.width, height=sc.height, fps=sc.fps, pixel_format=sc.format,
+            loop=sc.loop, read_timeout_s=sc.read_timeout_s,
+        )
+        info = {
+            "bundle": str(self.bundle.root), "model": self.bundle.model(cfg.bundle.model).file,
+            "labels": self.bundle.labels, "source": source.describe(),
+            "detector": type(self.pipeline.detector).__name__,
+        }
+        self.info = info
+        pubs = build_publishers(cfg, info) + self._extra_publishers
+        self.publishers = PublisherSet(pubs, self.metrics)
+        self.publishers.start()
+        self.grabber = FrameGrabber(
+            source, stall_timeout_s=sc.stall_timeout_s, backoff_initial_s=sc.reconnect_initial_s,
+            backoff_max_s=sc.reconnect_max_s,
+        )
+        self.metrics.capture = self.grabber.stats
+        self.grabber.start()
+        return self
+
+    def run(
+        self,
+        stop: threading.Event,
+        *,
+        reload: threading.Event | None = None,
+        on_tick: Callable[[], Any] | None = None,
+        max_frames: int | None = None,
+    ) -> int:
+        """Process frames until `stop` (or `reload`) is set, a finite source ends, or
+        `max_frames` frames were processed. Returns the number processed."""
+        assert self.pipeline and self.grabber and self.publishers, "start() first"  # noqa: S101
+        pipeline, grabber, pubs, metrics = self.pipeline, self.grabber, self.publishers, self.metrics
+        min_period = 1.0 / self.config.max_fps if self.config.max_fps > 0 else 0.0
+        n = 0
+        self.t_first: float | None = None
+        while not stop.is_set() and not (reload is not None and reload.is_set()):
+            if on_tick is not None:
+                on_tick()
+            frame = grabber.get(timeout=0.5)
+            if frame is None:
+                if grabber.ended:
+                    break
+                continue
+            t0 = time.perf_counter()
+            if self.t_first is None:
+                self.t_first = t0
+            result = pipeline.process(frame.image, index=frame.index, wall_time=frame.wall_time)
+            result.timings["decode"] = frame.decode_s
+            t1 = time.perf_counter()
+            pubs.publish(result, frame.image if pubs.wants_image else None)
+            t2 = time.perf_counter()
+            result.timings["publish"] = t2 - t1
+            result.timings["loop"] = t2 - t0
+            metrics.record_frame(result.timings, len(result.faces))
+            n += 1
+            if max_frames is not None and n >= max_frames:
+                break
+            if min_period:
+                spare = min_period - (time.perf_counter() - t0)
+                if spare > 0:
+                    stop.wait(spare)
+        self.t_last = time.perf_counter()
+        return n
+
+    def flush(self) -> None:
+        if self.publishers is not None:
+            self.publishers.flush()
+
+    def close(self) -> None:
+        if self.grabber is not None:
+            self.grabber.stop()
+        if self.publishers is not None:
+            self.publishers.close()
+        if self.pipeline is not None:
+            self.pipeline.close()
+
+    def __enter__(self) -> Runner:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
