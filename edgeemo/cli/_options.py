@@ -23,6 +23,9 @@ def comma_list(allowed: tuple[str, ...] | None = None):  # type: ignore[no-untyp
 
 
 def console():  # type: ignore[no-untyped-def]
+    import sys
+
     from rich.console import Console
 
-    return Console(stderr=False, highlight=False)
+    # Rich assumes 80 columns when piped; tables of artifacts need more to stay readable in logs.
+    return Console(highlight=False, width=None if sys.stdout.isatty() else 140)

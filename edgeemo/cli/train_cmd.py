@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
@@ -55,7 +56,7 @@ def train(data_root: Path | None, model_name: str, run_dir: Path, epochs: int, b
         class_weighting=class_weighting, mixup=mixup, val_fraction=val_fraction, patience=patience, seed=seed,  # type: ignore[arg-type]
         limit_per_class=limit_per_class,
     )
-    result = run_training(config, run_dir, resume=resume, verbose=1)
+    result = run_training(config, run_dir, resume=resume, verbose=1 if sys.stdout.isatty() else 2)
     out = console()
     out.print(f"best validation accuracy {100 * result.best_val_accuracy:.2f}% after {result.epochs_done} epochs "
               f"({result.seconds_per_epoch:.1f} s/epoch, {result.train_images} train / {result.val_images} validation images, "
