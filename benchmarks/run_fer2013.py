@@ -63,9 +63,42 @@ def _prepare_model(name: str, run: Path | None, work: Path) -> Path:
     return keras_path
 
 
-def _export(keras_path: Path, data: Path, calib_samples: int) -> Path:
+def _export_untrained(keras_path: Path, data: Path, calib_samples: int) -> Path:
+    """Every generic-cpu artifact of an untrained model, without the float-agreement check: an
+    untrained network's near-uniform outputs make agreement meaningless, while its latency is real."""
+    from edgeemo.export.convert import export_artifact
+    from edgeemo.export.formats import EXPORTS, ExportOptions, artifact_key, artifact_name
+    from edgeemo.export.job import load_calibration
+    from edgeemo.export.model_io import load_keras_model
+    from edgeemo.labels import FER2013_LABELS
+    from edgeemo.preprocess import PreprocessSpec
+    from edgeemo.recipes import load_recipe
+
+    out = keras_path.parent / "artifacts"
+    if out.is_dir() and any(out.iterdir()) and out.stat().st_mtime > keras_path.stat().st_mtime:
+        return out
+    out.mkdir(exist_ok=True)
+    recipe = load_recipe("generic-cpu")
+    spec = PreprocessSpec()
+    calib = spec.normalize(load_calibration(data, spec, list(FER2013_LABELS), calib_samples, 0))
+    options = ExportOptions(calibration=calib, int8_io=recipe.int8_io, onnx_calibration=recipe.onnx_calibration,
+                            onnx_per_channel=recipe.onnx_per_channel)
+    model = load_keras_model(keras_path)
+    for fmt in recipe.formats:
+        for precision in recipe.precisions:
+            key = artifact_key(fmt, precision)
+            if key in EXPORTS:
+                print(f"  {keras_path.stem}: converting {key} (untrained: not verified)", flush=True)
+                export_artifact(model, key, out / artifact_name(keras_path.stem, fmt, precision), options)
+    return out
+
+
+def _export(keras_path: Path, data: Path, calib_samples: int, untrained: bool) -> Path:
     from edgeemo.export.job import QuantizeJob, run_quantize
     from edgeemo.recipes import load_recipe
+
+    if untrained:
+        return _export_untrained(keras_path, data, calib_samples)
 
     out = keras_path.parent / "quantized"
     bundle = out / "bundle"
@@ -112,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
         provenance[name] = str(run) if run else "untrained (fresh zoo model: latency only, accuracy is chance)"
         print(f"{name}: {provenance[name]}", flush=True)
         keras_path = _prepare_model(name, run, args.work)
-        inputs.append(str(_export(keras_path, args.data, args.calib_samples)))
+        inputs.append(str(_export(keras_path, args.data, args.calib_samples, untrained=run is None)))
         inputs.append(str(keras_path))
     if not inputs:
         print("error: nothing to measure", file=sys.stderr)

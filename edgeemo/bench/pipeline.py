@@ -43,6 +43,7 @@ def run_pipeline_bench(
     warmup: int = 5,
     detector: str = "auto",
     model: str | None = None,
+    detector_options: dict[str, Any] | None = None,
     say: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """Per-stage p50/p99 and end-to-end FPS over up to `frames` frames of `source`."""
@@ -56,7 +57,7 @@ def run_pipeline_bench(
     say = say or (lambda _msg: None)
     bundle = load_bundle(bundle_path)
     model_path = bundle.model_path(model)
-    det = open_detector(detector, model_path=bundle.detector_path, threads=threads)
+    det = open_detector(detector, model_path=bundle.detector_path, threads=threads, **(detector_options or {}))
     runtime = open_runtime(model_path, threads=threads)
     pipe = Pipeline(det, runtime, bundle.preprocess, bundle.labels)
     src = open_source(source)
