@@ -1,0 +1,135 @@
+"""The host commands as a user runs them, through click's CliRunner, including bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from edgeemo.cli import cli
+
+pytest.importorskip("tensorflow", reason="needs the host extra (tensorflow)")
+
+
+@pytest.fixture(scope="module")
+def demo_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from edgeemo.data.demo import write_demo_dataset
+
+    return write_demo_dataset(tmp_path_factory.mktemp("demo") / "data", train_per_class=30, test_per_class=15)
+
+
+def _invoke(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(cli, [str(a) for a in args])
+    return result.exit_code, result.stdout, result.stderr
+
+
+def _assert_one_line_error(code: int, stderr: str, *needles: str) -> None:
+    assert code == 2, stderr
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "Traceback" not in stderr, stderr
+    for needle in needles:
+        assert needle in lines[0], lines[0]
+
+
+def test_quantize_with_eval_writes_report_and_bundle(tiny_artifacts: dict[str, Path], demo_root: Path, tmp_path: Path) -> None:
+    out = tmp_path / "q"
+    code, stdout, stderr = _invoke("quantize", tiny_artifacts["keras"], "--calib", demo_root, "--out", out,
+                                   "--formats", "tflite", "--precisions", "fp32,int8", "--calib-samples", "32",
+                                   "--eval", demo_root, "--target", "rpi4", "--archive")
+    assert code == 0, stderr
+    report = json.loads((out / "report.json").read_text())
+    assert set(report["artifacts"]) == {"keras-float", "tflite-fp32", "tflite-int8"}
+    assert report["artifacts"]["tflite-int8"]["images"] == 105
+    assert (out / "confusion_tflite-int8.png").stat().st_size > 1000
+    assert (out / "bundle" / "manifest.json").is_file() and (out / "bundle.tar.gz").is_file()
+    assert "tflite-int8" in stdout
+
+
+def test_max_drop_fails_the_run(tiny_artifacts: dict[str, Path], demo_root: Path, tmp_path: Path) -> None:
+    code, _, stderr = _invoke("quantize", tiny_artifacts["keras"], "--calib", demo_root, "--out", tmp_path / "q",
+                              "--formats", "tflite", "--precisions", "int8", "--calib-samples", "16",
+                              "--eval", demo_root, "--max-drop", "-100")
+    assert code == 1 and "--max-drop" in stderr
+
+
+def test_external_64px_model_scaled_to_minus_one_one(demo_root: Path, tmp_path: Path) -> None:
+    """A model trained elsewhere: 64x64 RGB input, [-1,1] scaling, given by flags."""
+    import keras
+
+    from edgeemo.data.demo import make_demo_images
+    from edgeemo.preprocess import PreprocessSpec
+
+    spec = PreprocessSpec(height=64, width=64, channels=3, normalization="-1_1")
+    data = make_demo_images(20, seed=3, spec=spec)
+    inp = keras.Input((64, 64, 3))
+    x = keras.layers.Conv2D(8, 3, strides=2, activation="relu")(inp)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    model = keras.Model(inp, keras.layers.Dense(7, activation="softmax")(x))
+    model.compile("adam", "sparse_categorical_crossentropy")
+    model.fit(spec.normalize(data.images), data.labels, epochs=2, verbose=0)
+    model.save(tmp_path / "external.h5")
+    out = tmp_path / "q"
+    code, _, stderr = _invoke("quantize", tmp_path / "external.h5", "--calib", demo_root, "--out", out,
+                              "--formats", "tflite,onnx", "--precisions", "int8", "--normalization", "-1_1",
+                              "--calib-samples", "16", "--no-detector")
+    assert code == 0, stderr
+    manifest = json.loads((out / "bundle" / "manifest.json").read_text())
+    assert manifest["preprocess"]["height"] == 64 and manifest["preprocess"]["channels"] == 3
+    assert manifest["preprocess"]["normalization"] == "-1_1"
+
+
+def test_bad_inputs_are_one_line_exit_2(tiny_artifacts: dict[str, Path], demo_root: Path, tmp_path: Path) -> None:
+    import keras
+
+    out = tmp_path / "q"
+    code, _, err = _invoke("quantize", tmp_path / "missing.keras", "--calib", demo_root, "--out", out)
+    _assert_one_line_error(code, err, "missing.keras")
+    (tmp_path / "corrupt.keras").write_bytes(b"garbage")
+    code, _, err = _invoke("quantize", tmp_path / "corrupt.keras", "--calib", demo_root, "--out", out)
+    _assert_one_line_error(code, err, "corrupt.keras")
+    seq = keras.Model(inp := keras.Input((100,)), keras.layers.Dense(7)(inp))
+    seq.save(tmp_path / "vector.keras")
+    code, _, err = _invoke("quantize", tmp_path / "vector.keras", "--calib", demo_root, "--out", out)
+    _assert_one_line_error(code, err, "face crop cannot feed it")
+    (tmp_path / "empty_calib").mkdir()
+    code, _, err = _invoke("quantize", tiny_artifacts["keras"], "--calib", tmp_path / "empty_calib", "--out", out)
+    _assert_one_line_error(code, err, "empty_calib")
+    code, _, err = _invoke("quantize", tiny_artifacts["keras"], "--calib", demo_root, "--out", out, "--precisions", "int4")
+    assert code == 2 and "int4" in err
+    assert not out.exists()  # nothing half-written by any of the failures
+
+
+def test_evaluate_bundle_and_artifacts(tiny_artifacts: dict[str, Path], demo_root: Path, tmp_path: Path) -> None:
+    code, stdout, stderr = _invoke("evaluate", tiny_artifacts["tflite-fp32"], tiny_artifacts["tflite-int8"],
+                                   "--data", demo_root, "--json", tmp_path / "eval.json")
+    assert code == 0, stderr
+    results = json.loads((tmp_path / "eval.json").read_text())["artifacts"]
+    assert abs(results["tiny_int8.tflite"]["drop_pp"]) < 15
+    assert results["tiny_fp32.tflite"]["agreement"] == 1.0
+    assert np.isclose(sum(results["tiny_fp32.tflite"]["support"].values()), 105)
+
+
+def test_models_lists_the_zoo() -> None:
+    code, stdout, _ = _invoke("models")
+    assert code == 0
+    for name in ("mini_xception", "mobilenet", "accurate"):
+        assert name in stdout
+
+
+def test_train_resume_continues_from_the_last_epoch(demo_root: Path, tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    code, _, err = _invoke("train", "--data", demo_root, "--model", "mini_xception", "--epochs", "1", "--out", run,
+                           "--batch-size", "32")
+    assert code == 0, err
+    state = json.loads((run / "state.json").read_text())
+    assert state["epochs_done"] == 1 and (run / "best.keras").is_file() and (run / "curves.png").is_file()
+    config = json.loads((run / "config.json").read_text())
+    config["epochs"] = 2
+    (run / "config.json").write_text(json.dumps(config))
+    code, _, err = _invoke("train", "--out", run, "--resume")
+    assert code == 0, err
+    assert json.loads((run / "state.json").read_text())["epochs_done"] == 2
+    assert len(json.loads((run / "history.json").read_text())["loss"]) == 2
