@@ -1,0 +1,46 @@
+"""The dataset tier: FER-2013 loaders, a short real training run, quantize + evaluate on the test split."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from edgeemo.cli import cli
+from edgeemo.data import load_split
+from edgeemo.preprocess import PreprocessSpec
+
+pytestmark = pytest.mark.dataset
+
+TRAIN_COUNTS = {"angry": 3995, "disgust": 436, "fear": 4097, "happy": 7215, "neutral": 4965, "sad": 4830, "surprise": 3171}
+TEST_COUNTS = {"angry": 467, "disgust": 56, "fear": 496, "happy": 895, "neutral": 607, "sad": 653, "surprise": 415}
+
+
+def test_loaders_match_the_published_counts(fer2013_root: Path) -> None:
+    test = load_split(fer2013_root, "test", PreprocessSpec(), progress=False)
+    assert test.class_counts() == TEST_COUNTS and test.skipped == 0
+    train = load_split(fer2013_root, "train", PreprocessSpec(), progress=False)
+    assert train.class_counts() == TRAIN_COUNTS and train.images.shape[1:] == (48, 48, 1)
+
+
+def test_short_training_then_quantize_and_evaluate_on_test(fer2013_root: Path, tmp_path: Path) -> None:
+    pytest.importorskip("tensorflow", reason="needs the host extra (tensorflow)")
+    run = tmp_path / "run"
+    result = CliRunner().invoke(cli, ["train", "--data", str(fer2013_root), "--model", "mini_xception", "--epochs", "2",
+                                      "--limit-per-class", "300", "--out", str(run)])
+    assert result.exit_code == 0, result.stderr
+    state = json.loads((run / "state.json").read_text())
+    assert state["epochs_done"] == 2 and state["best_val_accuracy"] > 1 / 7  # above chance after two epochs
+
+    out = tmp_path / "q"
+    result = CliRunner().invoke(cli, ["quantize", str(run / "best.keras"), "--calib", str(fer2013_root), "--out", str(out),
+                                      "--formats", "tflite,onnx", "--precisions", "fp32,int8", "--calib-samples", "200",
+                                      "--eval", str(fer2013_root), "--split", "test"])
+    assert result.exit_code == 0, result.stderr
+    report = json.loads((out / "report.json").read_text())["artifacts"]
+    for key in ("tflite-int8", "onnx-int8"):
+        assert report[key]["images"] == 3589
+        assert report[key]["agreement"] >= 0.8, report[key]
+    assert report["tflite-fp32"]["agreement"] >= 0.999
