@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -120,3 +121,21 @@ def test_unit_file_verifies_and_is_hardened(tmp_path):
         pytest.skip(f"this systemd-analyze has no --offline security check: {sec.stderr.strip()[:200]}")
     score = float(line[0].split(":")[1].split()[0])
     assert score < 2.0, line[0]
+
+
+def test_mqtt_offline_buffer_is_bounded_and_drops_oldest():
+    from edgeemo.daemon.pipeline import FaceResult, FrameResult
+    from edgeemo.daemon.publish_mqtt import MqttConfig, MqttPublisher
+
+    pub = MqttPublisher(MqttConfig(enabled=True, device_id="cam", interval_s=0.0, buffer_size=10, per_face=True))
+    face = FaceResult(id=1, box=[0, 0, 10, 10], det_score=0.9, label="happy", score=0.8,
+                      probs={"happy": 0.8, "sad": 0.2}, raw_label="happy")
+    for i in range(25):  # never started: nothing is connected, everything buffers
+        pub.publish(FrameResult(index=i, wall_time=0.0, width=64, height=48, faces=[face]))
+    assert pub.buffered == 10 and pub.dropped == 40
+    frames = [json.loads(m[1])["frame"] for m in pub._buffer]
+    assert min(frames) == 20 and max(frames) == 24  # the newest survive
+    topics = {m[0] for m in pub._buffer}
+    assert topics == {"edgeemo/cam/state", "edgeemo/cam/face/1"}
+    disc = dict(pub.discovery_messages())
+    assert "homeassistant/sensor/cam/emotion/config" in disc
