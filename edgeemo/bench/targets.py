@@ -62,8 +62,12 @@ class Target:
         return self.precision == "fp32"
 
 
-def load_spec_file(path: Path) -> dict[str, Any]:
-    """A spec JSON: {"preprocess": {...}, "labels": [...], optional "model", "name"}."""
+def load_spec_file(path: Path, *, strict: bool = True) -> dict[str, Any]:
+    """A spec JSON: {"preprocess": {...}, "labels": [...], optional "model", "name"}.
+
+    strict: refuse unknown keys (a peer spec a user wrote); the spec.json a training run writes
+    beside its model may carry more and is read with strict=False.
+    """
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
@@ -71,7 +75,7 @@ def load_spec_file(path: Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ConfigError(f"expected a JSON object in {path}, received {type(data).__name__}")
     unknown = set(data) - {"model", "name", "preprocess", "labels", "group", "demo"}
-    if unknown:
+    if unknown and strict:
         raise ConfigError(f"expected keys model, name, preprocess, labels in {path}, received extra {sorted(unknown)}")
     try:
         data["preprocess"] = PreprocessSpec.model_validate(data.get("preprocess", {}))
@@ -145,7 +149,9 @@ def _bundle_targets(path: Path) -> list[Target]:
 def _sibling_spec(path: Path) -> dict[str, Any] | None:
     for candidate in (path.parent / "spec.json", path.parent.parent / "spec.json"):
         if candidate.is_file():
-            return load_spec_file(candidate)
+            data = load_spec_file(candidate, strict=False)
+            data.pop("name", None)  # a training run's name is not the artifact group
+            return data
     return None
 
 
