@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Install edgeemo as a service on a Jetson (JetPack 5/6, Ubuntu, Python 3.8-3.10).
+# JetPack's OpenCV is built with GStreamer (for nvarguscamerasrc CSI cameras): the venv uses
+# --system-site-packages so it is picked up instead of a pip wheel without GStreamer.
+# ONNX Runtime with CUDA/TensorRT comes from NVIDIA's Jetson wheels (set ORT_WHEEL to one).
+#
+#   sudo ORT_WHEEL=/path/onnxruntime_gpu-*.whl ./device/install-jetson.sh [checkout] [bundle]
+set -euo pipefail
+
+SRC="${1:-.}"
+BUNDLE="${2:-}"
+PREFIX=/opt/edgeemo
+
+if [[ $EUID -ne 0 ]]; then echo "run as root (sudo)" >&2; exit 1; fi
+
+apt-get update
+apt-get install -y --no-install-recommends python3-venv python3-pip python3-opencv
+
+id -u edgeemo >/dev/null 2>&1 || useradd --system --home-dir /var/lib/edgeemo --shell /usr/sbin/nologin edgeemo
+usermod -aG video edgeemo
+
+python3 -m venv --system-site-packages "$PREFIX/venv"
+"$PREFIX/venv/bin/pip" install --upgrade pip
+if [[ -n "${ORT_WHEEL:-}" ]]; then "$PREFIX/venv/bin/pip" install "$ORT_WHEEL"; fi
+"$PREFIX/venv/bin/pip" install "${SRC}[device]"
+"$PREFIX/venv/bin/python" - <<'PY'
+import cv2, re
+m = re.search(r"GStreamer:\s*(\S+)", cv2.getBuildInformation())
+print("OpenCV", cv2.__version__, "GStreamer:", m.group(1) if m else "unknown")
+PY
+
+install -d -m 0755 "$PREFIX/device"
+install -m 0644 "$(dirname "$0")/README.md" "$PREFIX/device/README.md"
+install -d -o root -g edgeemo -m 0750 /etc/edgeemo
+[[ -f /etc/edgeemo/edgeemo.toml ]] || install -o root -g edgeemo -m 0640 "$(dirname "$0")/edgeemo.example.toml" /etc/edgeemo/edgeemo.toml
+install -d -o edgeemo -g edgeemo -m 0750 /var/lib/edgeemo
+if [[ -n "$BUNDLE" ]]; then
+  rm -rf /var/lib/edgeemo/bundle
+  if [[ -d "$BUNDLE" ]]; then cp -r "$BUNDLE" /var/lib/edgeemo/bundle; else mkdir /var/lib/edgeemo/bundle && tar -xzf "$BUNDLE" -C /var/lib/edgeemo/bundle --strip-components=1; fi
+  chown -R edgeemo:edgeemo /var/lib/edgeemo/bundle
+fi
+[[ -f /etc/edgeemo/mqtt-password ]] || install -o root -g root -m 0600 /dev/null /etc/edgeemo/mqtt-password
+
+install -m 0644 "$(dirname "$0")/../systemd/edgeemo.service" /etc/systemd/system/edgeemo.service
+systemctl daemon-reload
+"$PREFIX/venv/bin/edgeemo" daemon --config /etc/edgeemo/edgeemo.toml --validate-config
+cat <<'MSG'
+CSI camera example for /etc/edgeemo/edgeemo.toml:
+  [source]
+  uri = "gst:nvarguscamerasrc ! video/x-raw(memory:NVMM),width=1280,height=720,framerate=30/1 ! nvvidconv ! video/x-raw,format=BGRx ! videoconvert ! video/x-raw,format=BGR ! appsink drop=true max-buffers=1"
+Then: sudo systemctl enable --now edgeemo
+MSG
