@@ -27,6 +27,7 @@ __all__ = ["train"]
 @click.option("--normalization", type=click.Choice(["0_1", "-1_1", "0_255"]), default="0_1", show_default=True)
 @click.option("--class-weighting", type=click.Choice(["none", "balanced", "sqrt"]), default="sqrt", show_default=True)
 @click.option("--label-smoothing", type=float, default=0.1, show_default=True)
+@click.option("--no-augment", is_flag=True, help="Train without augmentation (data that is already varied).")
 @click.option("--mixup", type=float, default=0.0, show_default=True, help="Mixup alpha (0: off).")
 @click.option("--patience", type=click.IntRange(1), default=15, show_default=True, help="Early stopping on validation accuracy.")
 @click.option("--seed", type=int, default=0, show_default=True)
@@ -34,7 +35,7 @@ __all__ = ["train"]
 @click.option("--resume", is_flag=True, help="Continue RUN_DIR from its last checkpoint with its saved config.")
 def train(data_root: Path | None, model_name: str, run_dir: Path, epochs: int, batch_size: int, learning_rate: float,
           split: str, val_fraction: float, label_map: str | None, input_size: int, color: bool, normalization: str,
-          class_weighting: str, label_smoothing: float, mixup: float, patience: int, seed: int,
+          class_weighting: str, label_smoothing: float, no_augment: bool, mixup: float, patience: int, seed: int,
           limit_per_class: int | None, resume: bool) -> None:
     """Train a compact emotion CNN; writes best.keras, last.keras, spec.json, history.json, curves.png."""
     from edgeemo.errors import DataError
@@ -53,7 +54,7 @@ def train(data_root: Path | None, model_name: str, run_dir: Path, epochs: int, b
         data=str(data_root or ""), model=model_name, split=split, labels=label_map,
         preprocess=PreprocessSpec(height=input_size, width=input_size, channels=3 if color else 1, normalization=normalization),  # type: ignore[arg-type]
         epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, label_smoothing=label_smoothing,
-        class_weighting=class_weighting, mixup=mixup, val_fraction=val_fraction, patience=patience, seed=seed,  # type: ignore[arg-type]
+        class_weighting=class_weighting, mixup=mixup, augment=not no_augment, val_fraction=val_fraction, patience=patience, seed=seed,  # type: ignore[arg-type]
         limit_per_class=limit_per_class,
     )
     result = run_training(config, run_dir, resume=resume, verbose=1 if sys.stdout.isatty() else 2)

@@ -13,6 +13,10 @@ from edgeemo.errors import ModelError
 
 __all__ = ["ZOO", "ZooModel", "build_model", "count_macs", "count_params"]
 
+# Faster-moving BatchNorm statistics than Keras' 0.99: short runs (the demo, small custom datasets)
+# otherwise evaluate with running statistics still far from the data's and predict one class.
+BN_MOMENTUM = 0.9
+
 
 def _keras() -> Any:
     require("tensorflow", "host")
@@ -22,7 +26,7 @@ def _keras() -> Any:
 def _conv_bn(x: Any, filters: int, kernel: int = 3, strides: int = 1, relu6: bool = False) -> Any:
     k = _keras().layers
     x = k.Conv2D(filters, kernel, strides=strides, padding="same", use_bias=False)(x)
-    x = k.BatchNormalization()(x)
+    x = k.BatchNormalization(momentum=BN_MOMENTUM)(x)
     return k.ReLU(max_value=6.0 if relu6 else None)(x)
 
 
@@ -30,10 +34,10 @@ def _sep_bn(x: Any, filters: int, relu: bool = True) -> Any:
     # Depthwise + pointwise as two layers (not SeparableConv2D) so BatchNorm sits where converters fold it.
     k = _keras().layers
     x = k.DepthwiseConv2D(3, padding="same", use_bias=False)(x)
-    x = k.BatchNormalization()(x)
+    x = k.BatchNormalization(momentum=BN_MOMENTUM)(x)
     x = k.ReLU()(x)
     x = k.Conv2D(filters, 1, use_bias=False)(x)
-    x = k.BatchNormalization()(x)
+    x = k.BatchNormalization(momentum=BN_MOMENTUM)(x)
     return k.ReLU()(x) if relu else x
 
 
@@ -54,7 +58,7 @@ def mini_xception(input_shape: tuple[int, int, int], num_classes: int) -> Any:
     x = _conv_bn(x, 8)
     for filters in (16, 32, 64, 128):
         shortcut = k.Conv2D(filters, 1, strides=2, padding="same", use_bias=False)(x)
-        shortcut = k.BatchNormalization()(shortcut)
+        shortcut = k.BatchNormalization(momentum=BN_MOMENTUM)(shortcut)
         y = _sep_bn(x, filters)
         y = _sep_bn(y, filters, relu=False)
         y = k.MaxPooling2D(3, strides=2, padding="same")(y)
@@ -75,10 +79,10 @@ def mobilenet(input_shape: tuple[int, int, int], num_classes: int) -> Any:
             in_c = x.shape[-1]
             y = _conv_bn(x, in_c * t, kernel=1, relu6=True) if t != 1 else x
             y = k.DepthwiseConv2D(3, strides=stride, padding="same", use_bias=False)(y)
-            y = k.BatchNormalization()(y)
+            y = k.BatchNormalization(momentum=BN_MOMENTUM)(y)
             y = k.ReLU(max_value=6.0)(y)
             y = k.Conv2D(c, 1, use_bias=False)(y)
-            y = k.BatchNormalization()(y)
+            y = k.BatchNormalization(momentum=BN_MOMENTUM)(y)
             x = k.Add()([x, y]) if stride == 1 and in_c == c else y
     x = _conv_bn(x, 256, kernel=1, relu6=True)
     return keras.Model(inp, _head(x, num_classes, 0.2), name="mobilenet")

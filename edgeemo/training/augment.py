@@ -40,6 +40,7 @@ def make_dataset(
     training: bool,
     seed: int = 0,
     mixup: float = 0.0,
+    augment: bool = True,
 ) -> Any:
     """(x, one-hot y) batches; augmented and shuffled when training, optional mixup (alpha)."""
     tf = require_tensorflow()
@@ -48,12 +49,12 @@ def make_dataset(
     if training:
         ds = ds.shuffle(len(labels), seed=seed, reshuffle_each_iteration=True)
     ds = ds.batch(batch_size, drop_remainder=training)
-    augment = _augmenter(seed) if training else None
+    augmenter = _augmenter(seed) if training and augment else None
 
     def to_model_input(x: Any, y: Any) -> tuple[Any, Any]:
         x = tf.cast(x, tf.float32)
-        if augment is not None:
-            x = tf.clip_by_value(augment(x, training=True), 0.0, 255.0)
+        if augmenter is not None:
+            x = tf.clip_by_value(augmenter(x, training=True), 0.0, 255.0)
         return x * scale + offset, tf.one_hot(y, num_classes)
 
     ds = ds.map(to_model_input, num_parallel_calls=tf.data.AUTOTUNE)

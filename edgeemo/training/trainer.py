@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import time
+import warnings
 from pathlib import Path
 from typing import Any, Literal
 
@@ -46,6 +47,7 @@ class TrainConfig(BaseModel):
     label_smoothing: float = Field(0.1, ge=0, lt=1)
     class_weighting: Literal["none", "balanced", "sqrt"] = "sqrt"
     mixup: float = Field(0.0, ge=0)
+    augment: bool = True
     val_fraction: float = Field(0.1, gt=0, lt=1)
     patience: int = Field(15, ge=1)
     seed: int = 0
@@ -107,7 +109,8 @@ def train(config: TrainConfig, run_dir: str | Path, *, resume: bool = False, ver
     from edgeemo.training.augment import make_dataset
 
     train_ds = make_dataset(data.images[train_idx], data.labels[train_idx], num_classes, config.preprocess,
-                            batch_size=config.batch_size, training=True, seed=config.seed, mixup=config.mixup)
+                            batch_size=config.batch_size, training=True, seed=config.seed, mixup=config.mixup,
+                            augment=config.augment)
     val_ds = make_dataset(data.images[val_idx], data.labels[val_idx], num_classes, config.preprocess,
                           batch_size=256, training=False)
     steps_per_epoch = max(1, len(train_idx) // config.batch_size)
@@ -161,6 +164,8 @@ def train(config: TrainConfig, run_dir: str | Path, *, resume: bool = False, ver
                 self.model.stop_training = True
 
     cb = [Checkpointer()]
+    # Keras warns that shuffle=True is ignored for a tf.data input: the pipeline already shuffles.
+    warnings.filterwarnings("ignore", message=".*shuffle=True.*", category=UserWarning)
     tf.get_logger().setLevel("ERROR")
     if state["epochs_done"] < config.epochs and state.get("wait", 0) < config.patience:
         model.fit(
