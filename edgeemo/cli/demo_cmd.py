@@ -20,7 +20,7 @@ __all__ = ["demo"]
 @click.command()
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), default=Path("demo-run"), show_default=True)
 @click.option("--model", "model_name", default="mini_xception", show_default=True, help="Zoo model to train.")
-@click.option("--epochs", type=click.IntRange(1), default=8, show_default=True)
+@click.option("--epochs", type=click.IntRange(1), default=10, show_default=True)
 @click.option("--per-class", type=click.IntRange(20), default=300, show_default=True, help="Training images per class.")
 @click.option("--target", default="generic-cpu", show_default=True, help="Quantization recipe.")
 @click.option("--seed", type=int, default=0, show_default=True)
