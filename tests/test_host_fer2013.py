@@ -42,5 +42,7 @@ def test_short_training_then_quantize_and_evaluate_on_test(fer2013_root: Path, t
     report = json.loads((out / "report.json").read_text())["artifacts"]
     for key in ("tflite-int8", "onnx-int8"):
         assert report[key]["images"] == 3589
-        assert report[key]["agreement"] >= 0.8, report[key]
+        # Tolerance: int8 moves probabilities by at most 0.03 on average and keeps the confident decisions.
+        assert report[key]["mean_abs_prob_diff"] <= 0.03, report[key]
+        assert report[key]["verification"]["confident_agreement"] >= 0.85, report[key]
     assert report["tflite-fp32"]["agreement"] >= 0.999
