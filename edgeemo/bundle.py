@@ -122,7 +122,6 @@ def write_bundle(
     target: str | None = None,
     demo: bool = False,
     source: dict[str, Any] | None = None,
-    extra_files: list[Path] | None = None,
     archive: bool = False,
 ) -> Path:
     """Copy the files in, hash them, write the manifest; all or nothing. Returns the bundle path."""
@@ -136,8 +135,6 @@ def write_bundle(
         if detector is not None:
             shutil.copy2(detector[0], tmp / detector[1].file)
             det_entry = detector[1]
-        for extra in extra_files or []:
-            shutil.copy2(extra, tmp / extra.name)
         files = {
             p.relative_to(tmp).as_posix(): sha256_file(p)
             for p in sorted(tmp.rglob("*"))

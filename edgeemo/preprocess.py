@@ -7,14 +7,19 @@ common cause of "int8 is broken" reports, so nothing else in edgeemo normalises 
 
 from __future__ import annotations
 
-from typing import Literal
+import json
+from pathlib import Path
+from typing import Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from edgeemo.errors import DataError
+from edgeemo.errors import ConfigError, DataError
 
-__all__ = ["NORMALIZATIONS", "PreprocessSpec"]
+__all__ = ["NORMALIZATIONS", "SPEC_FILE", "PreprocessSpec", "load_spec_file"]
+
+# What a training run writes beside its model; quantize, evaluate and bench read it back.
+SPEC_FILE = "spec.json"
 
 # name -> (scale, offset): model_input = pixel * scale + offset, pixel in 0..255
 NORMALIZATIONS: dict[str, tuple[float, float]] = {
@@ -80,3 +85,30 @@ class PreprocessSpec(BaseModel):
     def pixel_range(self) -> tuple[float, float]:
         scale, offset = NORMALIZATIONS[self.normalization]
         return (offset, 255.0 * scale + offset)
+
+
+def load_spec_file(path: Path, *, strict: bool = True) -> dict[str, Any]:
+    """A spec JSON: {"preprocess": {...}, "labels": [...], optional "model", "name"}.
+
+    strict: refuse unknown keys (a peer spec a user wrote); the spec.json a training run writes
+    beside its model may carry more and is read with strict=False.
+    """
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"expected a JSON spec in {path}, received invalid JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"expected a JSON object in {path}, received {type(data).__name__}")
+    unknown = set(data) - {"model", "name", "preprocess", "labels", "group", "demo"}
+    if unknown and strict:
+        raise ConfigError(f"expected keys model, name, preprocess, labels in {path}, received extra {sorted(unknown)}")
+    try:
+        data["preprocess"] = PreprocessSpec.model_validate(data.get("preprocess", {}))
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = "preprocess." + ".".join(str(x) for x in first["loc"])
+        raise ConfigError(f"expected a valid {loc} in {path}, received {first.get('input')!r}: {first['msg']}") from exc
+    labels = data.get("labels")
+    if labels is not None and not (isinstance(labels, list) and all(isinstance(x, str) for x in labels)):
+        raise ConfigError(f"expected labels as a list of strings in {path}, received {labels!r}")
+    return data

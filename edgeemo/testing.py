@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 from edgeemo.labels import FER2013_LABELS
-from edgeemo.preprocess import PreprocessSpec
+from edgeemo.preprocess import SPEC_FILE, PreprocessSpec
 
 __all__ = ["make_tiny_artifacts", "make_tiny_bundle", "train_tiny_model"]
 
@@ -42,7 +42,7 @@ def train_tiny_model(out_dir: Path, *, epochs: int = 3, per_class: int = 60, see
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / "tiny.keras"
     model.save(path)
-    write_json(out_dir / "spec.json", {"labels": list(labels), "preprocess": spec.model_dump(), "model": "tiny", "demo": True})
+    write_json(out_dir / SPEC_FILE, {"labels": list(labels), "preprocess": spec.model_dump(), "model": "tiny", "demo": True})
     return path
 
 

@@ -9,17 +9,14 @@ lets anyone's model be measured on exactly the same inputs.
 from __future__ import annotations
 
 import importlib.util
-import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
 from edgeemo.bench.graphinfo import GraphInfo, inspect_graph
 from edgeemo.errors import ConfigError, InputFileNotFound, ModelError
-from edgeemo.preprocess import PreprocessSpec
+from edgeemo.preprocess import PreprocessSpec, load_spec_file
 from edgeemo.runtime import KERAS_SUFFIXES, runtime_key_for
 
 __all__ = ["Target", "load_spec_file", "resolve_targets"]
@@ -60,33 +57,6 @@ class Target:
     @property
     def is_float_reference(self) -> bool:
         return self.precision == "fp32"
-
-
-def load_spec_file(path: Path, *, strict: bool = True) -> dict[str, Any]:
-    """A spec JSON: {"preprocess": {...}, "labels": [...], optional "model", "name"}.
-
-    strict: refuse unknown keys (a peer spec a user wrote); the spec.json a training run writes
-    beside its model may carry more and is read with strict=False.
-    """
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"expected a JSON spec in {path}, received invalid JSON: {exc}") from exc
-    if not isinstance(data, dict):
-        raise ConfigError(f"expected a JSON object in {path}, received {type(data).__name__}")
-    unknown = set(data) - {"model", "name", "preprocess", "labels", "group", "demo"}
-    if unknown and strict:
-        raise ConfigError(f"expected keys model, name, preprocess, labels in {path}, received extra {sorted(unknown)}")
-    try:
-        data["preprocess"] = PreprocessSpec.model_validate(data.get("preprocess", {}))
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        loc = "preprocess." + ".".join(str(x) for x in first["loc"])
-        raise ConfigError(f"expected a valid {loc} in {path}, received {first.get('input')!r}: {first['msg']}") from exc
-    labels = data.get("labels")
-    if labels is not None and not (isinstance(labels, list) and all(isinstance(x, str) for x in labels)):
-        raise ConfigError(f"expected labels as a list of strings in {path}, received {labels!r}")
-    return data
 
 
 def _precision_from_name(path: Path) -> str | None:

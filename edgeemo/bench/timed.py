@@ -46,22 +46,13 @@ class _LiteRT(TimedModel):
 
 
 class _Onnx(TimedModel):
-    def __init__(self, runtime: Runtime) -> None:
-        super().__init__(runtime)
-        # OnnxRuntime.predict fuses the NHWC->NCHW transpose with the run; the session is
-        # driven directly here so the transpose is counted as preprocessing, not inference.
-        self._session = runtime._session  # type: ignore[attr-defined]
-        self._input_name = runtime._input_name  # type: ignore[attr-defined]
-        self._nchw = bool(runtime._nchw)  # type: ignore[attr-defined]
+    # The NHWC->NCHW transpose happens in prepare_input, so it counts as preprocessing.
 
     def prepare(self, batch: np.ndarray) -> dict[str, np.ndarray]:
-        x = np.ascontiguousarray(batch, dtype=np.float32)
-        if self._nchw:
-            x = np.ascontiguousarray(x.transpose(0, 3, 1, 2))
-        return {self._input_name: x}
+        return self.runtime.prepare_input(batch)  # type: ignore[attr-defined]
 
     def invoke(self, model_input: dict[str, np.ndarray]) -> np.ndarray:
-        return self._session.run(None, model_input)[0]
+        return self.runtime.run(model_input)  # type: ignore[attr-defined]
 
 
 class _Keras(TimedModel):

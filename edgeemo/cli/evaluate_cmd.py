@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
@@ -32,11 +31,11 @@ def evaluate(artifacts: tuple[Path, ...], data_root: Path, split: str, spec_file
 
     paths, spec, labels = _resolve(list(artifacts), spec_file)
     data = load_split(data_root, split, spec, class_names=labels, labels=parse_label_mapping(label_map))
-    runtimes = {_name(p): open_runtime(p, threads=threads) for p in paths}
-    ref = _name(reference) if reference else _name(paths[0])
+    runtimes = {p.name: open_runtime(p, threads=threads) for p in paths}
+    ref = reference.name if reference else paths[0].name
     if reference and reference not in paths:
         runtimes[ref] = open_runtime(reference, threads=threads)
-    sizes = {_name(p): p.stat().st_size for p in paths if p.is_file()}
+    sizes = {p.name: p.stat().st_size for p in paths if p.is_file()}
     results = evaluate_runtimes(runtimes, data, spec, reference=ref, sizes=sizes)
     timed = {k: rt for k, rt in runtimes.items() if rt.key != "keras"}
     for k, ms in median_latency_ms(timed, spec.normalize(data.images[:1])).items():
@@ -54,16 +53,12 @@ def evaluate(artifacts: tuple[Path, ...], data_root: Path, split: str, spec_file
         out.print(f"wrote {json_out}")
 
 
-def _name(path: Path) -> str:
-    return path.name
-
-
 def _resolve(paths: list[Path], spec_file: Path | None):  # type: ignore[no-untyped-def]
     """Artifacts (a bundle expands to its models) plus the spec and labels they share."""
     from edgeemo.bundle import load_bundle
     from edgeemo.errors import InputFileNotFound
     from edgeemo.labels import FER2013_LABELS
-    from edgeemo.preprocess import PreprocessSpec
+    from edgeemo.preprocess import SPEC_FILE, PreprocessSpec, load_spec_file
 
     expanded: list[Path] = []
     spec, labels = None, None
@@ -76,12 +71,13 @@ def _resolve(paths: list[Path], spec_file: Path | None):  # type: ignore[no-unty
             spec, labels = spec or b.preprocess, labels or b.labels
         else:
             expanded.append(p)
-    candidates = [spec_file] if spec_file else [q.parent / "spec.json" for q in expanded] + [
+    # A quantize output folder keeps the manifest in OUT/bundle beside OUT/artifacts.
+    candidates = [spec_file] if spec_file else [q.parent / SPEC_FILE for q in expanded] + [
         q.parent.parent / "bundle" / "manifest.json" for q in expanded]
     for c in candidates:
         if spec is None and c is not None and c.is_file():
-            raw = json.loads(c.read_text())
-            spec, labels = PreprocessSpec(**raw["preprocess"]), raw.get("labels")
+            data = load_spec_file(c, strict=False)
+            spec, labels = data["preprocess"], data.get("labels")
     if spec_file and not spec_file.is_file():
         raise InputFileNotFound(f"expected a spec JSON for --spec, received a missing path: {spec_file}")
     return expanded, spec or PreprocessSpec(), list(labels or FER2013_LABELS)

@@ -39,7 +39,7 @@ def train(data_root: Path | None, model_name: str, run_dir: Path, epochs: int, b
           limit_per_class: int | None, resume: bool) -> None:
     """Train a compact emotion CNN; writes best.keras, last.keras, spec.json, history.json, curves.png."""
     from edgeemo.errors import DataError
-    from edgeemo.models import ZOO, build_model  # noqa: F401 - validates the name before the data loads
+    from edgeemo.models import ZOO
     from edgeemo.preprocess import PreprocessSpec
     from edgeemo.training import TrainConfig
     from edgeemo.training import train as run_training

@@ -98,5 +98,4 @@ def _io_quantization(path: Path) -> tuple[str, tuple[float, int] | None, tuple[f
     rt = LiteRTRuntime(path, threads=1)
     if rt.input_dtype == "float32":
         return "float32", None, None
-    out_scale, out_zero = rt._out["quantization"]
-    return rt.input_dtype, rt.input_quantization, (float(out_scale), int(out_zero))
+    return rt.input_dtype, rt.input_quantization, rt.output_quantization

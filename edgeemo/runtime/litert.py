@@ -93,6 +93,11 @@ class LiteRTRuntime(Runtime):
         scale, zero = self._in["quantization"]
         return float(scale), int(zero)
 
+    @property
+    def output_quantization(self) -> tuple[float, int]:
+        scale, zero = self._out["quantization"]
+        return float(scale), int(zero)
+
     def _resize(self, n: int) -> None:
         if n != self._batch:
             self._interp.resize_tensor_input(self._in["index"], [n, *self.input_shape])
@@ -120,7 +125,7 @@ class LiteRTRuntime(Runtime):
     def dequantize_output(self, raw: np.ndarray) -> np.ndarray:
         if np.dtype(self._out["dtype"]) == np.float32:
             return raw.astype(np.float32, copy=False)
-        scale, zero = self._out["quantization"]
+        scale, zero = self.output_quantization
         return (raw.astype(np.float32) - zero) * np.float32(scale)
 
     def predict(self, batch: np.ndarray) -> np.ndarray:

@@ -64,11 +64,19 @@ class OnnxRuntime(Runtime):
             self._num_classes = int(self.predict(np.zeros((1, h, w, c), np.float32)).shape[-1])
         return int(self._num_classes)
 
-    def predict(self, batch: np.ndarray) -> np.ndarray:
+    def prepare_input(self, batch: np.ndarray) -> dict[str, np.ndarray]:
+        """NHWC float batch -> the session's feed (transposed for NCHW models)."""
         x = np.ascontiguousarray(batch, dtype=np.float32)
         if self._nchw:
             x = np.ascontiguousarray(x.transpose(0, 3, 1, 2))
-        return np.asarray(self._session.run(None, {self._input_name: x})[0], dtype=np.float32)
+        return {self._input_name: x}
+
+    def run(self, feed: dict[str, np.ndarray]) -> np.ndarray:
+        """The session alone, on a feed from prepare_input (benchmarks time this part)."""
+        return self._session.run(None, feed)[0]
+
+    def predict(self, batch: np.ndarray) -> np.ndarray:
+        return np.asarray(self.run(self.prepare_input(batch)), dtype=np.float32)
 
 
 def _env_providers() -> list[str] | None:

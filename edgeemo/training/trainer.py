@@ -25,7 +25,7 @@ from edgeemo.data import LabeledImages, load_split, parse_label_mapping, stratif
 from edgeemo.errors import DataError, InputFileNotFound
 from edgeemo.fileio import atomic_path, write_json
 from edgeemo.labels import FER2013_LABELS
-from edgeemo.preprocess import PreprocessSpec
+from edgeemo.preprocess import SPEC_FILE, PreprocessSpec
 
 __all__ = ["TrainConfig", "TrainResult", "class_weights", "train"]
 
@@ -95,7 +95,7 @@ def train(config: TrainConfig, run_dir: str | Path, *, resume: bool = False, ver
         state = json.loads(state_path.read_text())
     run.mkdir(parents=True, exist_ok=True)
     write_json(run / "config.json", config.model_dump(mode="json"))
-    write_json(run / "spec.json", {"labels": config.class_names, "preprocess": config.preprocess.model_dump(),
+    write_json(run / SPEC_FILE, {"labels": config.class_names, "preprocess": config.preprocess.model_dump(),
                                    "model": config.model, "demo": config.demo})
 
     keras.utils.set_random_seed(config.seed + state["epochs_done"])
