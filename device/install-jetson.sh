@@ -29,21 +29,9 @@ m = re.search(r"GStreamer:\s*(\S+)", cv2.getBuildInformation())
 print("OpenCV", cv2.__version__, "GStreamer:", m.group(1) if m else "unknown")
 PY
 
-install -d -m 0755 "$PREFIX/device"
-install -m 0644 "$(dirname "$0")/README.md" "$PREFIX/device/README.md"
-install -d -o root -g edgeemo -m 0750 /etc/edgeemo
-[[ -f /etc/edgeemo/edgeemo.toml ]] || install -o root -g edgeemo -m 0640 "$(dirname "$0")/edgeemo.example.toml" /etc/edgeemo/edgeemo.toml
-install -d -o edgeemo -g edgeemo -m 0750 /var/lib/edgeemo
-if [[ -n "$BUNDLE" ]]; then
-  rm -rf /var/lib/edgeemo/bundle
-  if [[ -d "$BUNDLE" ]]; then cp -r "$BUNDLE" /var/lib/edgeemo/bundle; else mkdir /var/lib/edgeemo/bundle && tar -xzf "$BUNDLE" -C /var/lib/edgeemo/bundle --strip-components=1; fi
-  chown -R edgeemo:edgeemo /var/lib/edgeemo/bundle
-fi
-[[ -f /etc/edgeemo/mqtt-password ]] || install -o root -g root -m 0600 /dev/null /etc/edgeemo/mqtt-password
-
-install -m 0644 "$(dirname "$0")/../systemd/edgeemo.service" /etc/systemd/system/edgeemo.service
-systemctl daemon-reload
-"$PREFIX/venv/bin/edgeemo" daemon --config /etc/edgeemo/edgeemo.toml --validate-config
+DEVICE_DIR="$(dirname "$0")"
+# shellcheck source=install-service.sh
+source "$DEVICE_DIR/install-service.sh"
 cat <<'MSG'
 CSI camera example for /etc/edgeemo/edgeemo.toml:
   [source]

@@ -24,20 +24,7 @@ python3 -m venv --system-site-packages "$PREFIX/venv"
 # The apt OpenCV (4.x, with Haar cascades) is used; the device extra's wheel is skipped if present.
 "$PREFIX/venv/bin/pip" install "${SRC}[device]"
 
-install -d -m 0755 "$PREFIX/device"
-install -m 0644 "$(dirname "$0")/README.md" "$PREFIX/device/README.md"
-install -d -o root -g edgeemo -m 0750 /etc/edgeemo
-[[ -f /etc/edgeemo/edgeemo.toml ]] || install -o root -g edgeemo -m 0640 "$(dirname "$0")/edgeemo.example.toml" /etc/edgeemo/edgeemo.toml
-install -d -o edgeemo -g edgeemo -m 0750 /var/lib/edgeemo
-if [[ -n "$BUNDLE" ]]; then
-  rm -rf /var/lib/edgeemo/bundle
-  if [[ -d "$BUNDLE" ]]; then cp -r "$BUNDLE" /var/lib/edgeemo/bundle; else mkdir /var/lib/edgeemo/bundle && tar -xzf "$BUNDLE" -C /var/lib/edgeemo/bundle --strip-components=1; fi
-  chown -R edgeemo:edgeemo /var/lib/edgeemo/bundle
-fi
-# LoadCredential= needs the file to exist; put the real MQTT password in it (or leave it empty).
-[[ -f /etc/edgeemo/mqtt-password ]] || install -o root -g root -m 0600 /dev/null /etc/edgeemo/mqtt-password
-
-install -m 0644 "$(dirname "$0")/../systemd/edgeemo.service" /etc/systemd/system/edgeemo.service
-systemctl daemon-reload
-"$PREFIX/venv/bin/edgeemo" daemon --config /etc/edgeemo/edgeemo.toml --validate-config
+DEVICE_DIR="$(dirname "$0")"
+# shellcheck source=install-service.sh
+source "$DEVICE_DIR/install-service.sh"
 echo "Edit /etc/edgeemo/edgeemo.toml, then: sudo systemctl enable --now edgeemo"
