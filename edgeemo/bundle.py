@@ -70,6 +70,9 @@ class Manifest(BaseModel):
     detector: DetectorEntry | None = None
     target: str | None = None
     demo: bool = False  # trained on the synthetic demo set: not a real emotion model
+    # Average each face with its mirror image (test-time augmentation): the reported accuracy
+    # was measured that way; a device may turn it off to halve classify time.
+    flip_average: bool = False
     source: dict[str, Any] = Field(default_factory=dict)
     files: dict[str, str] = Field(default_factory=dict)  # relative path -> sha256
 
@@ -121,6 +124,7 @@ def write_bundle(
     detector: tuple[Path, DetectorEntry] | None = None,
     target: str | None = None,
     demo: bool = False,
+    flip_average: bool = False,
     source: dict[str, Any] | None = None,
     archive: bool = False,
 ) -> Path:
@@ -150,6 +154,7 @@ def write_bundle(
             detector=det_entry,
             target=target,
             demo=demo,
+            flip_average=flip_average,
             source=source or {},
             files=files,
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -79,6 +80,12 @@ def test_external_64px_model_scaled_to_minus_one_one(demo_root: Path, tmp_path: 
     manifest = json.loads((out / "bundle" / "manifest.json").read_text())
     assert manifest["preprocess"]["height"] == 64 and manifest["preprocess"]["channels"] == 3
     assert manifest["preprocess"]["normalization"] == "-1_1"
+    # Alone, without spec.json or a manifest, evaluate takes the input size from the model itself.
+    bare = tmp_path / "bare"
+    bare.mkdir()
+    shutil.copy2(next((out / "artifacts").glob("*_int8.tflite")), bare / "external.tflite")
+    code, _, stderr = _invoke("evaluate", bare / "external.tflite", "--data", demo_root)
+    assert code == 0, stderr
 
 
 def test_bad_inputs_are_one_line_exit_2(tiny_artifacts: dict[str, Path], demo_root: Path, tmp_path: Path) -> None:

@@ -21,27 +21,34 @@ __all__ = ["evaluate"]
 @click.option("--reference", type=click.Path(path_type=Path), default=None, help="Artifact the drop and agreement are measured against (default: the first).")
 @click.option("--json", "json_out", type=click.Path(path_type=Path), default=None, help="Write results JSON here (Markdown and PNGs beside it).")
 @click.option("--threads", type=int, default=1, show_default=True)
+@click.option("--flip-average", is_flag=True, help="Average each image with its mirror image (test-time augmentation).")
 def evaluate(artifacts: tuple[Path, ...], data_root: Path, split: str, spec_file: Path | None, label_map: str | None,
-             reference: Path | None, json_out: Path | None, threads: int) -> None:
+             reference: Path | None, json_out: Path | None, threads: int, flip_average: bool) -> None:
     """Evaluate ARTIFACT... (.keras/.h5/SavedModel, .tflite, .onnx, or a bundle folder) on --data/--split."""
     from edgeemo.data import load_split, parse_label_mapping
     from edgeemo.evaluation.latency import median_latency_ms
     from edgeemo.evaluation.report import evaluate_runtimes, render_markdown, write_report
+    from edgeemo.preprocess import PreprocessSpec
     from edgeemo.runtime import open_runtime
 
     paths, spec, labels = _resolve(list(artifacts), spec_file)
-    data = load_split(data_root, split, spec, class_names=labels, labels=parse_label_mapping(label_map))
     runtimes = {p.name: open_runtime(p, threads=threads) for p in paths}
     ref = reference.name if reference else paths[0].name
     if reference and reference not in paths:
         runtimes[ref] = open_runtime(reference, threads=threads)
+    if spec is None:  # no spec anywhere: the model's own input size with the default normalisation
+        height, width, channels = runtimes[paths[0].name].input_shape
+        spec = PreprocessSpec(height=height, width=width, channels=channels)
+    data = load_split(data_root, split, spec, class_names=labels, labels=parse_label_mapping(label_map))
     sizes = {p.name: p.stat().st_size for p in paths if p.is_file()}
-    results = evaluate_runtimes(runtimes, data, spec, reference=ref, sizes=sizes)
+    results = evaluate_runtimes(runtimes, data, spec, reference=ref, sizes=sizes, flip_average=flip_average)
     timed = {k: rt for k, rt in runtimes.items() if rt.key != "keras"}
     for k, ms in median_latency_ms(timed, spec.normalize(data.images[:1])).items():
         results[k]["latency_ms"] = ms
     notes = [f"data: {data.source} ({len(data)} images, {data.skipped} unreadable skipped)", f"reference: {ref}",
              f"latency: median predict() at batch 1, {threads} thread(s)"]
+    if flip_average:
+        notes.append("accuracy with flip averaging (each image and its mirror image); latency is for one image")
     out = console()
     out.print(render_markdown(f"edgeemo evaluate ({split})", results, labels, notes))
     if json_out:
@@ -58,7 +65,7 @@ def _resolve(paths: list[Path], spec_file: Path | None):  # type: ignore[no-unty
     from edgeemo.bundle import load_bundle
     from edgeemo.errors import InputFileNotFound
     from edgeemo.labels import FER2013_LABELS
-    from edgeemo.preprocess import SPEC_FILE, PreprocessSpec, load_spec_file
+    from edgeemo.preprocess import SPEC_FILE, load_spec_file
 
     expanded: list[Path] = []
     spec, labels = None, None
@@ -80,4 +87,4 @@ def _resolve(paths: list[Path], spec_file: Path | None):  # type: ignore[no-unty
             spec, labels = data["preprocess"], data.get("labels")
     if spec_file and not spec_file.is_file():
         raise InputFileNotFound(f"expected a spec JSON for --spec, received a missing path: {spec_file}")
-    return expanded, spec or PreprocessSpec(), list(labels or FER2013_LABELS)
+    return expanded, spec, list(labels or FER2013_LABELS)

@@ -27,4 +27,18 @@ def models(input_size: int, channels: str) -> None:
         # One byte per int8 weight plus flatbuffer overhead; four for fp32 (BatchNorm folds into convs).
         table.add_row(name, f"{params:,}", f"{count_macs(model) / 1e6:.1f}", f"{params / 1024 + 12:.0f}",
                       f"{4 * params / 1024 + 8:.0f}", entry.summary)
-    console().print(table)
+    out = console()
+    out.print(table)
+    from edgeemo.bundle import default_bundle_path, load_bundle
+
+    bundle_path = default_bundle_path()
+    if bundle_path is not None:
+        bundle = load_bundle(bundle_path, verify=False)
+        source = bundle.manifest.source
+        keras_files = sorted((bundle_path.parent / "reference_model").glob("*.keras"))
+        accuracy = bundle.model().metrics.get("fer2013_test_accuracy")
+        out.print(f"Shipped reference model ({source.get('train_model', '?')}"
+                  + (f", FER-2013 test {100 * accuracy:.1f}% int8" if accuracy is not None else "") + "; MODEL_CARD.md):")
+        out.print(f"  default bundle: {bundle_path}")
+        if keras_files:
+            out.print(f"  float model:    {keras_files[0]}")

@@ -48,8 +48,11 @@ def summary(runner: object, frames: int) -> dict[str, object]:
 @click.option("--loop", is_flag=True, help="Restart a video file or folder at its end.")
 @click.option("--http-port", type=click.IntRange(0, 65535), default=None,
               help="Also serve /healthz, /status and /metrics on 127.0.0.1:PORT.")
+@click.option("--flip-average/--no-flip-average", default=None,
+              help="Average each face with its mirror image (default: as the bundle says). Off halves classify time.")
 def run(bundle: str | None, source: str, jsonl: str, max_frames: int | None, show_metrics: bool, threads: int,
-        model: str | None, detector: str, detector_model: str | None, loop: bool, http_port: int | None) -> None:
+        model: str | None, detector: str, detector_model: str | None, loop: bool, http_port: int | None,
+        flip_average: bool | None) -> None:
     """Run camera -> face -> emotion -> publish in the foreground."""
     from edgeemo.daemon.config import parse_config
     from edgeemo.daemon.runner import Runner
@@ -59,7 +62,7 @@ def run(bundle: str | None, source: str, jsonl: str, max_frames: int | None, sho
     if http_port is not None:
         publish["http"] = {"enabled": True, "port": http_port}
     config = parse_config({
-        "bundle": {"path": bundle, "model": model, "threads": threads},
+        "bundle": {"path": bundle, "model": model, "threads": threads, "flip_average": flip_average},
         "source": {"uri": source, "loop": loop},
         "detector": {"kind": detector, "model": detector_model},
         "publish": publish,

@@ -45,6 +45,7 @@ class BundleConfig(_Strict):
     model: str | None = None  # a model file inside the bundle; None: its default_model
     threads: int = Field(1, ge=1, le=64)
     providers: list[str] | None = None  # ONNX Runtime providers, e.g. ["CUDAExecutionProvider"]
+    flip_average: bool | None = None  # None: as the bundle says; false halves classify time
 
 
 class SourceConfig(_Strict):

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from edgeemo.preprocess import PreprocessSpec
-from edgeemo.runtime.base import Runtime
+from edgeemo.runtime.base import Runtime, as_probabilities, with_mirrors
 from edgeemo.vision.align import crop_faces
 from edgeemo.vision.base import Detection, FaceDetector
 from edgeemo.vision.tracking import IoUTracker
@@ -76,6 +76,7 @@ class Pipeline:
         *,
         max_faces: int = 8,
         min_face_px: int = 16,
+        flip_average: bool = False,
     ) -> None:
         self.detector = detector
         self.runtime = runtime
@@ -84,6 +85,7 @@ class Pipeline:
         self.tracker = tracker or IoUTracker()
         self.max_faces = max_faces
         self.min_face_px = min_face_px
+        self.flip_average = flip_average
 
     def warm_up(self, width: int = 640, height: int = 480, runs: int = 3) -> None:
         """Run every stage on a blank frame and every batch size the classifier may see, so the
@@ -94,20 +96,27 @@ class Pipeline:
         probe = Detection(box=np.array([0, 0, width / 4, height / 4], np.float32), score=1.0,
                           keypoints=np.array([[width / 16, height / 12], [width / 8, height / 12]], np.float32))
         crop_faces(frame, [probe], self.spec)
+        largest = max(1, self.max_faces) * (2 if self.flip_average else 1)
         for n in BATCH_BUCKETS:
-            if n > max(1, self.max_faces) and n != 1:
+            if n > largest and n != 1:
                 break
             self.runtime.predict(np.zeros((n, *self.spec.input_shape), np.float32))
         self.runtime.predict(np.zeros((1, *self.spec.input_shape), np.float32))
 
     def _classify(self, pixels: np.ndarray) -> np.ndarray:
-        n = len(pixels)
-        bucket = next((b for b in BATCH_BUCKETS if b >= n), n)
+        faces = len(pixels)
         batch = self.spec.normalize(pixels)
+        if self.flip_average:  # faces and their mirror images in one batch
+            batch = with_mirrors(batch)
+        n = len(batch)
+        bucket = next((b for b in BATCH_BUCKETS if b >= n), n)
         if bucket != n:
             pad = np.zeros((bucket - n, *batch.shape[1:]), batch.dtype)
             batch = np.concatenate([batch, pad])
-        return self.runtime.predict_proba(batch)[:n]
+        probs = as_probabilities(self.runtime.predict(batch))
+        if self.flip_average:
+            return (probs[:faces] + probs[faces:n]) / 2
+        return probs[:faces]
 
     def process(self, image: np.ndarray, *, index: int = 0, wall_time: float | None = None) -> FrameResult:
         t0 = time.perf_counter()

@@ -65,8 +65,9 @@ def build_pipeline(config: ServiceConfig, bundle: Bundle, *, detector: FaceDetec
         iou_threshold=tc.iou_threshold, max_missed=tc.max_missed, alpha=tc.ema_alpha,
         margin=tc.hysteresis, hold=tc.hold_frames,
     )
+    flip_average = bundle.manifest.flip_average if bc.flip_average is None else bc.flip_average
     return Pipeline(detector, runtime, bundle.preprocess, bundle.labels, tracker,
-                    max_faces=dc.max_faces, min_face_px=dc.min_face_px)
+                    max_faces=dc.max_faces, min_face_px=dc.min_face_px, flip_average=flip_average)
 
 
 def build_publishers(config: ServiceConfig, info: dict[str, Any] | None = None) -> list[Publisher]:

