@@ -140,3 +140,23 @@ def test_train_resume_continues_from_the_last_epoch(demo_root: Path, tmp_path: P
     assert code == 0, err
     assert json.loads((run / "state.json").read_text())["epochs_done"] == 2
     assert len(json.loads((run / "history.json").read_text())["loss"]) == 2
+
+
+def test_train_distils_from_a_teacher_run(demo_root: Path, tmp_path: Path) -> None:
+    teacher = tmp_path / "teacher"
+    code, _, err = _invoke("train", "--data", demo_root, "--model", "mini_xception", "--epochs", "1", "--out", teacher,
+                           "--batch-size", "32")
+    assert code == 0, err
+    student = tmp_path / "student"
+    code, stdout, err = _invoke("train", "--data", demo_root, "--model", "mini_xception", "--epochs", "1", "--out", student,
+                                "--batch-size", "32", "--teacher", teacher / "best.keras", "--distill-weight", "0.4")
+    assert code == 0, err
+    assert "distilling from 1 teacher(s)" in stdout
+    probs = np.load(student / "teacher_probs.npy")
+    assert probs.shape[1] == 7 and np.allclose(probs.sum(axis=1), 1.0, atol=1e-4)
+    assert json.loads((student / "config.json").read_text())["teachers"] == [str(teacher / "best.keras")]
+    # A teacher trained on another validation split would leak this run's validation images.
+    code, _, err = _invoke("train", "--data", demo_root, "--epochs", "1", "--out", tmp_path / "leaky", "--seed", "1",
+                           "--teacher", teacher / "best.keras")
+    _assert_one_line_error(code, err, "validation split")
+    assert not (tmp_path / "leaky").exists()  # refused before anything was written

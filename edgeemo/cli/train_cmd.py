@@ -29,13 +29,19 @@ __all__ = ["train"]
 @click.option("--label-smoothing", type=float, default=0.1, show_default=True)
 @click.option("--no-augment", is_flag=True, help="Train without augmentation (data that is already varied).")
 @click.option("--mixup", type=float, default=0.0, show_default=True, help="Mixup alpha (0: off).")
+@click.option("--teacher", "teachers", multiple=True, type=click.Path(path_type=Path),
+              help="Distil from this .keras model (repeat for an ensemble); train it with the same --seed and --val-fraction.")
+@click.option("--distill-weight", type=click.FloatRange(0, 1), default=0.5, show_default=True,
+              help="Share of the teachers' softened probabilities in the training targets.")
+@click.option("--distill-temperature", type=click.FloatRange(min=0, min_open=True), default=2.0, show_default=True)
 @click.option("--patience", type=click.IntRange(1), default=15, show_default=True, help="Early stopping on validation accuracy.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--limit-per-class", type=int, default=None, help="Use at most this many images per class (quick runs).")
 @click.option("--resume", is_flag=True, help="Continue RUN_DIR from its last checkpoint with its saved config.")
 def train(data_root: Path | None, model_name: str, run_dir: Path, epochs: int, batch_size: int, learning_rate: float,
           split: str, val_fraction: float, label_map: str | None, input_size: int, color: bool, normalization: str,
-          class_weighting: str, label_smoothing: float, no_augment: bool, mixup: float, patience: int, seed: int,
+          class_weighting: str, label_smoothing: float, no_augment: bool, mixup: float, teachers: tuple[Path, ...],
+          distill_weight: float, distill_temperature: float, patience: int, seed: int,
           limit_per_class: int | None, resume: bool) -> None:
     """Train a compact emotion CNN; writes best.keras, last.keras, spec.json, history.json, curves.png."""
     from edgeemo.errors import DataError
@@ -54,7 +60,8 @@ def train(data_root: Path | None, model_name: str, run_dir: Path, epochs: int, b
         data=str(data_root or ""), model=model_name, split=split, labels=label_map,
         preprocess=PreprocessSpec(height=input_size, width=input_size, channels=3 if color else 1, normalization=normalization),  # type: ignore[arg-type]
         epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, label_smoothing=label_smoothing,
-        class_weighting=class_weighting, mixup=mixup, augment=not no_augment, val_fraction=val_fraction, patience=patience, seed=seed,  # type: ignore[arg-type]
+        class_weighting=class_weighting, mixup=mixup, teachers=[str(t) for t in teachers],
+        distill_weight=distill_weight, distill_temperature=distill_temperature, augment=not no_augment, val_fraction=val_fraction, patience=patience, seed=seed,  # type: ignore[arg-type]
         limit_per_class=limit_per_class,
     )
     result = run_training(config, run_dir, resume=resume, verbose=1 if sys.stdout.isatty() else 2)

@@ -42,7 +42,10 @@ def make_dataset(
     mixup: float = 0.0,
     augment: bool = True,
 ) -> Any:
-    """(x, one-hot y) batches; augmented and shuffled when training, optional mixup (alpha)."""
+    """(x, one-hot y) batches; augmented and shuffled when training, optional mixup (alpha).
+
+    labels: class indices (N,), or soft targets (N x num_classes) such as a teacher's.
+    """
     tf = require_tensorflow()
     scale, offset = NORMALIZATIONS[spec.normalization]
     ds = tf.data.Dataset.from_tensor_slices((images, labels))
@@ -55,7 +58,8 @@ def make_dataset(
         x = tf.cast(x, tf.float32)
         if augmenter is not None:
             x = tf.clip_by_value(augmenter(x, training=True), 0.0, 255.0)
-        return x * scale + offset, tf.one_hot(y, num_classes)
+        target = tf.one_hot(y, num_classes) if labels.ndim == 1 else tf.cast(y, tf.float32)
+        return x * scale + offset, target
 
     ds = ds.map(to_model_input, num_parallel_calls=tf.data.AUTOTUNE)
     if training and mixup > 0:

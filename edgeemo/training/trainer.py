@@ -2,6 +2,7 @@
 
 RUN_DIR/
   config.json     the TrainConfig (read back by --resume)
+  teacher_probs.npy  with --teacher: the teachers' probabilities on the training images (computed once)
   spec.json       labels + PreprocessSpec: what `edgeemo quantize` reads beside the model
   best.keras      best validation accuracy so far
   last.keras      end of the last finished epoch, with optimizer state (resume point)
@@ -47,6 +48,11 @@ class TrainConfig(BaseModel):
     label_smoothing: float = Field(0.1, ge=0, lt=1)
     class_weighting: Literal["none", "balanced", "sqrt"] = "sqrt"
     mixup: float = Field(0.0, ge=0)
+    # Distillation: teacher .keras models (several are averaged); targets mix the one-hot label
+    # with the teachers' probabilities softened by the temperature.
+    teachers: list[str] = Field(default_factory=list)
+    distill_weight: float = Field(0.5, ge=0, le=1)
+    distill_temperature: float = Field(2.0, gt=0)
     augment: bool = True
     val_fraction: float = Field(0.1, gt=0, lt=1)
     patience: int = Field(15, ge=1)
@@ -93,6 +99,7 @@ def train(config: TrainConfig, run_dir: str | Path, *, resume: bool = False, ver
             raise InputFileNotFound(f"expected {run / 'last.keras'} to resume from, received a run folder without it")
         config = TrainConfig.model_validate_json((run / "config.json").read_text())
         state = json.loads(state_path.read_text())
+    _check_teachers(config)
     run.mkdir(parents=True, exist_ok=True)
     write_json(run / "config.json", config.model_dump(mode="json"))
     write_json(run / SPEC_FILE, {"labels": config.class_names, "preprocess": config.preprocess.model_dump(),
@@ -108,7 +115,10 @@ def train(config: TrainConfig, run_dir: str | Path, *, resume: bool = False, ver
         raise DataError(f"expected enough images for a validation split, received {len(data)}")
     from edgeemo.training.augment import make_dataset
 
-    train_ds = make_dataset(data.images[train_idx], data.labels[train_idx], num_classes, config.preprocess,
+    targets = data.labels[train_idx]
+    if config.teachers:
+        targets = _distill_targets(config, run, data.images[train_idx], targets, num_classes)
+    train_ds = make_dataset(data.images[train_idx], targets, num_classes, config.preprocess,
                             batch_size=config.batch_size, training=True, seed=config.seed, mixup=config.mixup,
                             augment=config.augment)
     val_ds = make_dataset(data.images[val_idx], data.labels[val_idx], num_classes, config.preprocess,
@@ -186,3 +196,33 @@ def train(config: TrainConfig, run_dir: str | Path, *, resume: bool = False, ver
         val_images=int(len(val_idx)),
         skipped_images=data.skipped,
     )
+
+
+def _check_teachers(config: TrainConfig) -> None:
+    """Teachers must exist and, where their run's config.json says, share this run's validation split:
+    a teacher that trained on this run's validation images would leak them into the targets."""
+    for teacher in config.teachers:
+        if not Path(teacher).exists():
+            raise InputFileNotFound(f"expected a teacher model (.keras) for --teacher, received a missing path: {teacher}")
+        teacher_config = Path(teacher).parent / "config.json"
+        if teacher_config.is_file():
+            theirs = json.loads(teacher_config.read_text())
+            mine = {"split": config.split, "val_fraction": config.val_fraction, "seed": config.seed}
+            differs = {k: theirs.get(k) for k, v in mine.items() if theirs.get(k) != v}
+            if differs:
+                raise DataError(f"expected teacher {teacher} trained with this run's validation split {mine}, received {differs}")
+
+
+def _distill_targets(config: TrainConfig, run: Path, images: np.ndarray, labels: np.ndarray, num_classes: int) -> np.ndarray:
+    """Soft targets from the teachers; their probabilities are cached in the run so --resume skips the pass."""
+    from edgeemo.training.distill import teacher_probabilities, teacher_targets
+
+    cache = run / "teacher_probs.npy"
+    probs = np.load(cache) if cache.is_file() else None
+    if probs is None or probs.shape != (len(images), num_classes):
+        probs = teacher_probabilities(config.teachers, images, config.preprocess, num_classes)
+        with atomic_path(cache) as tmp:
+            np.save(tmp, probs)
+    agreement = float((probs.argmax(1) == labels).mean())
+    print(f"distilling from {len(config.teachers)} teacher(s): they agree with {100 * agreement:.1f}% of the training labels")
+    return teacher_targets(labels, probs, weight=config.distill_weight, temperature=config.distill_temperature)

@@ -1,0 +1,52 @@
+"""Knowledge distillation with precomputed teacher targets.
+
+The teacher (one model, or several averaged as an ensemble) scores every training image once,
+each image averaged with its mirror image. Its probabilities, softened by a temperature, are
+mixed with the one-hot label; the student then trains on these soft targets with the same
+augmentation, mixup and loss as any run. Scoring once keeps a CPU run's cost at one teacher
+pass instead of one per epoch; the price is that the teacher sees the un-augmented image.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from edgeemo.errors import InputFileNotFound, ModelError
+from edgeemo.preprocess import PreprocessSpec
+
+__all__ = ["soften", "teacher_probabilities", "teacher_targets"]
+
+
+def teacher_probabilities(teachers: list[str], images: np.ndarray, spec: PreprocessSpec, num_classes: int,
+                          batch_size: int = 512) -> np.ndarray:
+    """Mean flip-averaged probabilities of the teacher models on uint8 `images` (N x K)."""
+    from edgeemo.runtime.keras_rt import KerasRuntime
+
+    total = np.zeros((len(images), num_classes), np.float64)
+    for path in teachers:
+        if not Path(path).exists():
+            raise InputFileNotFound(f"expected a teacher model (.keras) for --teacher, received a missing path: {path}")
+        with KerasRuntime(path) as teacher:
+            if tuple(teacher.input_shape) != tuple(spec.input_shape) or teacher.num_classes != num_classes:
+                raise ModelError(f"expected a teacher taking {spec.input_shape} with {num_classes} outputs, "
+                                 f"received {path} taking {teacher.input_shape} with {teacher.num_classes}")
+            for i in range(0, len(images), batch_size):
+                batch = spec.normalize(images[i : i + batch_size])
+                total[i : i + batch_size] += teacher.predict_proba(batch, flip_average=True)
+    return (total / len(teachers)).astype(np.float32)
+
+
+def soften(probs: np.ndarray, temperature: float) -> np.ndarray:
+    """softmax(logits / T) from probabilities: p^(1/T), renormalised."""
+    logp = np.log(np.clip(probs, 1e-7, 1.0)) / temperature
+    logp -= logp.max(axis=1, keepdims=True)
+    out = np.exp(logp)
+    return (out / out.sum(axis=1, keepdims=True)).astype(np.float32)
+
+
+def teacher_targets(labels: np.ndarray, teacher_probs: np.ndarray, *, weight: float, temperature: float) -> np.ndarray:
+    """(1 - weight) * one-hot(label) + weight * softened teacher probabilities."""
+    one_hot = np.eye(teacher_probs.shape[1], dtype=np.float32)[labels]
+    return (1.0 - weight) * one_hot + weight * soften(teacher_probs, temperature)
