@@ -4,7 +4,11 @@
 install -d -m 0755 "$PREFIX/device"
 install -m 0644 "$DEVICE_DIR/README.md" "$PREFIX/device/README.md"
 install -d -o root -g edgeemo -m 0750 /etc/edgeemo
-[[ -f /etc/edgeemo/edgeemo.toml ]] || install -o root -g edgeemo -m 0640 "$DEVICE_DIR/edgeemo.example.toml" /etc/edgeemo/edgeemo.toml
+if [[ ! -f /etc/edgeemo/edgeemo.toml ]]; then
+  install -o root -g edgeemo -m 0640 "$DEVICE_DIR/edgeemo.example.toml" /etc/edgeemo/edgeemo.toml
+  # With a bundle given, point the fresh config at it; without, the shipped reference model is used.
+  if [[ -n "$BUNDLE" ]]; then sed -i 's|^# path = "/var/lib/edgeemo/bundle"|path = "/var/lib/edgeemo/bundle"|' /etc/edgeemo/edgeemo.toml; fi
+fi
 install -d -o edgeemo -g edgeemo -m 0750 /var/lib/edgeemo
 if [[ -n "$BUNDLE" ]]; then
   rm -rf /var/lib/edgeemo/bundle
