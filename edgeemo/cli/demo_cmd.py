@@ -16,10 +16,14 @@ import sys
 import threading
 from collections import Counter
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 import click
 
 from edgeemo.cli._options import console
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 __all__ = ["demo"]
 
@@ -70,7 +74,7 @@ def demo(out_dir: Path, model_name: str, epochs: int, per_class: int, target: st
               "or train on FER-2013 with `edgeemo train --data PATH/fer2013 --model accurate --out runs/accurate`.")
 
 
-def run_reference_model(out: object, out_dir: Path, step: str = "1/4") -> None:
+def run_reference_model(out: Console, out_dir: Path, step: str = "1/4") -> None:
     """Step 1: the default bundle through the same Runner as `edgeemo run`, on the sample clip."""
     from edgeemo.cli.run_cmd import summary
     from edgeemo.daemon.config import parse_config
@@ -98,12 +102,11 @@ def run_reference_model(out: object, out_dir: Path, step: str = "1/4") -> None:
     records = [json.loads(line) for line in jsonl.read_text(encoding="utf-8").splitlines() if line.strip()]
     labels = Counter(face["label"] for r in records for face in r["faces"])
     with_face = sum(1 for r in records if r["faces"])
-    print_ = out.print  # type: ignore[attr-defined]
-    print_(f"{step} shipped reference model [bold]{manifest.name}[/bold] ({entry.file}"
-           + (f", FER-2013 test {100 * accuracy:.1f}%" if accuracy is not None else "")
-           + f", flip averaging {'on' if manifest.flip_average else 'off'}; see MODEL_CARD.md)")
-    print_(f"    sample clip {clip} ({frames} frames, a public-domain portrait): a face in {with_face}, "
-           f"labels {dict(labels.most_common())}")
-    ms = stats["stage_ms_mean"]
-    print_(f"    {stats['fps']} frames/s end to end; ms per frame: detect {ms.get('detect', 0):.2f}, "  # type: ignore[union-attr]
-           f"align {ms.get('align', 0):.2f}, classify {ms.get('classify', 0):.2f}; JSON Lines: {jsonl}")  # type: ignore[union-attr]
+    out.print(f"{step} shipped reference model [bold]{manifest.name}[/bold] ({entry.file}"
+              + (f", FER-2013 test {100 * accuracy:.1f}%" if accuracy is not None else "")
+              + f", flip averaging {'on' if manifest.flip_average else 'off'}; see MODEL_CARD.md)")
+    out.print(f"    sample clip {clip} ({frames} frames, a public-domain portrait): a face in {with_face}, "
+              f"labels {dict(labels.most_common())}")
+    ms = cast("dict[str, float]", stats["stage_ms_mean"])
+    out.print(f"    {stats['fps']} frames/s end to end; ms per frame: detect {ms.get('detect', 0):.2f}, "
+              f"align {ms.get('align', 0):.2f}, classify {ms.get('classify', 0):.2f}; JSON Lines: {jsonl}")

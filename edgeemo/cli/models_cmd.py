@@ -16,6 +16,7 @@ def models(input_size: int, channels: str) -> None:
     """List the zoo models."""
     from rich.table import Table
 
+    from edgeemo.bundle import default_bundle_path, load_bundle
     from edgeemo.models import ZOO, count_macs, count_params
 
     table = Table(title=f"edgeemo model zoo ({input_size}x{input_size}x{channels}, 7 classes)")
@@ -29,8 +30,6 @@ def models(input_size: int, channels: str) -> None:
                       f"{4 * params / 1024 + 8:.0f}", entry.summary)
     out = console()
     out.print(table)
-    from edgeemo.bundle import default_bundle_path, load_bundle
-
     bundle_path = default_bundle_path()
     if bundle_path is not None:
         bundle = load_bundle(bundle_path, verify=False)
