@@ -96,7 +96,8 @@ def main(argv: list[str] | None = None) -> int:
 
         with out.status("validation: does flip averaging help?"):
             train = load_split(args.data, "train", spec, class_names=labels, progress=False)
-            _, val_idx = stratified_split(train.labels, config["val_fraction"], config["seed"])
+            split_seed = config["seed"] if config.get("split_seed") is None else config["split_seed"]
+            _, val_idx = stratified_split(train.labels, config["val_fraction"], split_seed)
             x_val, y_val = spec.normalize(train.images[val_idx]), train.labels[val_idx]
             val_plain = float((float_rt.predict_proba(x_val).argmax(1) == y_val).mean())
             val_flip = float((float_rt.predict_proba(x_val, flip_average=True).argmax(1) == y_val).mean())
@@ -255,7 +256,7 @@ The emotion model edgeemo ships as its embedded default: `edgeemo run` uses it w
 
 - FER-2013 (Goodfellow et al., 2013): 48x48 grayscale faces gathered by image search, labelled
   with one of seven expressions. Training used the original Training split (28,709 images)
-  with a stratified {int(100 * cfg['val_fraction'])}% of it held out for validation (seed {cfg['seed']}); the checkpoint
+  with a stratified {int(100 * cfg['val_fraction'])}% of it held out for validation (split seed {cfg.get('split_seed') if cfg.get('split_seed') is not None else cfg['seed']}); the checkpoint
   (epoch {info['best_epoch']} of {info['epochs_done']}) and the flip-averaging switch were chosen on validation only.
 - Test: the original PublicTest split, {info['test_images']} images, scored once per artifact.
 - Class balance of train: happy 25%, neutral 17%, sad 17%, fear 14%, angry 14%, surprise 11%,

@@ -160,3 +160,7 @@ def test_train_distils_from_a_teacher_run(demo_root: Path, tmp_path: Path) -> No
                            "--teacher", teacher / "best.keras")
     _assert_one_line_error(code, err, "validation split")
     assert not (tmp_path / "leaky").exists()  # refused before anything was written
+    # Another seed for initialisation and augmentation is fine when the split seed is shared.
+    code, _, err = _invoke("train", "--data", demo_root, "--epochs", "1", "--out", tmp_path / "second", "--seed", "1",
+                           "--split-seed", "0", "--teacher", teacher / "best.keras", "--batch-size", "32")
+    assert code == 0, err

@@ -35,13 +35,14 @@ __all__ = ["train"]
               help="Share of the teachers' softened probabilities in the training targets.")
 @click.option("--distill-temperature", type=click.FloatRange(min=0, min_open=True), default=2.0, show_default=True)
 @click.option("--patience", type=click.IntRange(1), default=15, show_default=True, help="Early stopping on validation accuracy.")
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True, help="Initialisation, shuffling and augmentation.")
+@click.option("--split-seed", type=int, default=None, help="Seed of the validation carve-out (default: --seed); keep it fixed across teachers and student.")
 @click.option("--limit-per-class", type=int, default=None, help="Use at most this many images per class (quick runs).")
 @click.option("--resume", is_flag=True, help="Continue RUN_DIR from its last checkpoint with its saved config.")
 def train(data_root: Path | None, model_name: str, run_dir: Path, epochs: int, batch_size: int, learning_rate: float,
           split: str, val_fraction: float, label_map: str | None, input_size: int, color: bool, normalization: str,
           class_weighting: str, label_smoothing: float, no_augment: bool, mixup: float, teachers: tuple[Path, ...],
-          distill_weight: float, distill_temperature: float, patience: int, seed: int,
+          distill_weight: float, distill_temperature: float, patience: int, seed: int, split_seed: int | None,
           limit_per_class: int | None, resume: bool) -> None:
     """Train a compact emotion CNN; writes best.keras, last.keras, spec.json, history.json, curves.png."""
     from edgeemo.errors import DataError
@@ -61,7 +62,7 @@ def train(data_root: Path | None, model_name: str, run_dir: Path, epochs: int, b
         preprocess=PreprocessSpec(height=input_size, width=input_size, channels=3 if color else 1, normalization=normalization),  # type: ignore[arg-type]
         epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, label_smoothing=label_smoothing,
         class_weighting=class_weighting, mixup=mixup, teachers=[str(t) for t in teachers],
-        distill_weight=distill_weight, distill_temperature=distill_temperature, augment=not no_augment, val_fraction=val_fraction, patience=patience, seed=seed,  # type: ignore[arg-type]
+        distill_weight=distill_weight, distill_temperature=distill_temperature, augment=not no_augment, val_fraction=val_fraction, patience=patience, seed=seed, split_seed=split_seed,  # type: ignore[arg-type]
         limit_per_class=limit_per_class,
     )
     result = run_training(config, run_dir, resume=resume, verbose=1 if sys.stdout.isatty() else 2)

@@ -55,10 +55,18 @@ class TrainConfig(BaseModel):
     distill_temperature: float = Field(2.0, gt=0)
     augment: bool = True
     val_fraction: float = Field(0.1, gt=0, lt=1)
+    # Seed of the train/validation carve-out; None: `seed`. Runs that differ only in `seed` (init,
+    # shuffling, augmentation) but share split_seed can teach one another without leaking.
+    split_seed: int | None = None
     patience: int = Field(15, ge=1)
     seed: int = 0
     limit_per_class: int | None = None
     demo: bool = False
+
+
+    @property
+    def effective_split_seed(self) -> int:
+        return self.seed if self.split_seed is None else self.split_seed
 
 
 class TrainResult(BaseModel):
@@ -110,7 +118,7 @@ def train(config: TrainConfig, run_dir: str | Path, *, resume: bool = False, ver
         data = load_split(config.data, config.split, config.preprocess, class_names=config.class_names,
                           labels=parse_label_mapping(config.labels), limit_per_class=config.limit_per_class)
     num_classes = len(config.class_names)
-    train_idx, val_idx = stratified_split(data.labels, config.val_fraction, config.seed)
+    train_idx, val_idx = stratified_split(data.labels, config.val_fraction, config.effective_split_seed)
     if len(val_idx) == 0:
         raise DataError(f"expected enough images for a validation split, received {len(data)}")
     from edgeemo.training.augment import make_dataset
@@ -207,7 +215,8 @@ def _check_teachers(config: TrainConfig) -> None:
         teacher_config = Path(teacher).parent / "config.json"
         if teacher_config.is_file():
             theirs = json.loads(teacher_config.read_text())
-            mine = {"split": config.split, "val_fraction": config.val_fraction, "seed": config.seed}
+            theirs["split_seed"] = theirs.get("seed") if theirs.get("split_seed") is None else theirs["split_seed"]
+            mine = {"split": config.split, "val_fraction": config.val_fraction, "split_seed": config.effective_split_seed}
             differs = {k: theirs.get(k) for k, v in mine.items() if theirs.get(k) != v}
             if differs:
                 raise DataError(f"expected teacher {teacher} trained with this run's validation split {mine}, received {differs}")
