@@ -27,6 +27,7 @@ import datetime as dt
 import json
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -55,7 +56,6 @@ def main(argv: list[str] | None = None) -> int:
     from edgeemo.bench.machine import machine_info
     from edgeemo.bundle import DetectorEntry, ModelEntry, write_bundle
     from edgeemo.data import load_split, stratified_split
-    from edgeemo.evaluation.latency import median_latency_ms
     from edgeemo.evaluation.report import evaluate_runtimes, write_report
     from edgeemo.export.job import QuantizeJob, run_quantize
     from edgeemo.export.model_io import load_keras_model
@@ -65,7 +65,6 @@ def main(argv: list[str] | None = None) -> int:
     from edgeemo.preprocess import load_spec_file
     from edgeemo.recipes import load_recipe
     from edgeemo.runtime import open_runtime
-    from edgeemo.runtime.base import with_mirrors
     from edgeemo.runtime.keras_rt import KerasRuntime
     from edgeemo.vision.blazeface import SHORT_RANGE_FILE, blazeface_model_path
 
@@ -113,17 +112,16 @@ def main(argv: list[str] | None = None) -> int:
             quantized = run_quantize(job, progress=lambda msg: status.update(msg))
         plain = quantized.results
 
-        with out.status("test with flip averaging; latency"):
+        with out.status("test with flip averaging"):
             test = load_split(args.data, "test", spec, class_names=labels, progress=False)
             runtimes = {"keras-float": float_rt}
             runtimes.update({a.key: open_runtime(a.path, threads=1) for a in quantized.artifacts})
             flipped = evaluate_runtimes(runtimes, test, spec, reference="keras-float", flip_average=True)
-            sample = spec.normalize(test.images[:1])
-            timed = {k: rt for k, rt in runtimes.items() if k != "keras-float"}
-            one_face = median_latency_ms(timed, sample, runs=args.latency_runs)
-            with_mirror = median_latency_ms(timed, with_mirrors(sample), runs=args.latency_runs, batch=2)
-            for rt in timed.values():
-                rt.close()
+            for key, rt in runtimes.items():
+                if key != "keras-float":
+                    rt.close()
+        with out.status("latency: edgeemo bench in a fresh process"):
+            one_face, with_mirror = bench_latency(quantized.artifacts, model_dir / "spec.json", args.latency_runs, tmp)
 
         results: dict[str, dict[str, Any]] = {}
         for key, metrics in plain.items():
@@ -161,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
         report_dir = tmp / "report"
         notes = [f"run: {run.name} (epoch {state.get('best_epoch')} of {state['epochs_done']}, chosen on validation)",
                  f"test: {test.source} ({len(test)} images)", "+flip: each image averaged with its mirror image",
-                 "latency: median, 1 thread, one face; latency_ms_flip_average: the face and its mirror in one batch"]
+                 "latency: edgeemo bench p50, 1 thread, one face; latency_ms_flip_average: the face and its mirror in one batch"]
         write_report(report_dir, "edgeemo reference model on FER-2013 PublicTest", results, labels, notes,
                      extra={"reference_model": info})
         plot_training_curves(history, f"{config['model']} on FER-2013 (validation carved from train)",
@@ -199,6 +197,25 @@ def main(argv: list[str] | None = None) -> int:
               f"(drop {headline['drop_pp']:+.2f} pp) on {info['test_images']} test images")
     out.print(f"wrote {ASSETS / 'default_bundle'}, {ASSETS / 'reference_model'}, {RESULTS}, {REPO / 'MODEL_CARD.md'}")
     return 0
+
+
+def bench_latency(artifacts: list[Any], spec_file: Path, runs: int, tmp: Path) -> tuple[dict[str, float], dict[str, float]]:
+    """Median invoke ms per artifact key at batch 1 (one face) and batch 2 (a face and its mirror),
+    from `edgeemo bench` in its own process: TensorFlow's thread pools in this one would steal cores."""
+    out = tmp / "bench.json"
+    cmd = [sys.executable, "-m", "edgeemo", "bench", *[str(a.path) for a in artifacts], "--spec", str(spec_file),
+           "--threads", "1", "--batch", "1,2", "--runs", str(runs), "--no-memory", "--no-peak", "--json", str(out)]
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+    report = json.loads(out.read_text())
+    key_of = {Path(a.path).name: a.key for a in artifacts}
+    name_to_key = {art["name"]: key_of[Path(art["path"]).name] for art in report["artifacts"]}
+    one_face: dict[str, float] = {}
+    with_mirror: dict[str, float] = {}
+    for row in report["results"]:
+        if row["threads"] == 1:
+            target = one_face if row["batch"] == 1 else with_mirror
+            target[name_to_key[row["artifact"]]] = round(row["invoke"]["p50_ms"], 4)
+    return one_face, with_mirror
 
 
 def _pct(x: float) -> str:
@@ -285,8 +302,9 @@ The path to this model, run by run, is in `benchmarks/EXPERIMENTS.md`; curves in
 {chr(10).join(rows)}
 
 "+flip" rows average each face with its mirror image; their latency is one batch of two. Latency
-is the median of {info['latency_runs']} `predict()` calls interleaved across artifacts, 1 thread, on the
-machine above (Keras is not timed: its `predict()` overhead is not a model latency).
+is the median invoke time from `edgeemo bench ARTIFACTS --threads 1 --batch 1,2 --runs {info['latency_runs']}`
+(interleaved across artifacts, in a process without TensorFlow) on the machine above; Keras is not
+timed, its `predict()` overhead is not a model latency.
 
 Per-class recall:
 

@@ -46,33 +46,41 @@ def test_shipped_bundle_is_complete_and_small(bundle) -> None:  # type: ignore[n
     assert f"int8 TFLite {shipped:.1f}%" in card  # the card describes the model that is shipped
 
 
-def test_flip_average_makes_a_face_and_its_mirror_score_the_same(bundle) -> None:  # type: ignore[no-untyped-def]
+def test_flip_average_scores_a_face_and_its_mirror_the_same(bundle) -> None:  # type: ignore[no-untyped-def]
+    from edgeemo.runtime import open_runtime
+
+    rng = np.random.default_rng(0)
+    faces = rng.integers(0, 256, (3, *bundle.preprocess.input_shape), dtype=np.uint8)
+    x = bundle.preprocess.normalize(faces)
+    with open_runtime(bundle.model_path(), threads=1) as runtime:
+        averaged = runtime.predict_proba(x, flip_average=True)
+        averaged_mirror = runtime.predict_proba(x[:, :, ::-1], flip_average=True)
+        single, single_mirror = runtime.predict_proba(x), runtime.predict_proba(x[:, :, ::-1])
+    assert np.allclose(averaged, averaged_mirror, atol=1e-6)
+    assert np.allclose(averaged, (single + single_mirror) / 2, atol=1e-6)
+    assert not np.allclose(single, single_mirror, atol=1e-3)
+
+
+def test_pipeline_flip_average_batches_faces_with_their_mirrors(bundle) -> None:  # type: ignore[no-untyped-def]
+    """Three faces become one padded batch of 6 + 2; each face gets the mean of itself and its mirror."""
     import cv2
 
     from edgeemo.daemon.pipeline import Pipeline
     from edgeemo.data.sample_clip import sample_face_photo
     from edgeemo.runtime import open_runtime
-    from edgeemo.vision.base import open_detector
+    from edgeemo.vision.align import crop_faces
+    from edgeemo.vision.fake import FakeDetector
 
     photo = cv2.imread(str(sample_face_photo()))
-    mirrored = np.ascontiguousarray(photo[:, ::-1])
-    runtime = open_runtime(bundle.model_path(), threads=1)
-    detector = open_detector("blazeface", model_path=str(bundle.detector_path))
-    probs = {}
-    for flip in (False, True):
-        for name, image in (("photo", photo), ("mirrored", mirrored)):
-            # A fresh pipeline per image: the tracker must not smooth one image into the other.
-            pipeline = Pipeline(detector, runtime, bundle.preprocess, bundle.labels, flip_average=flip)
-            result = pipeline.process(image)
-            assert len(result.faces) == 1
-            probs[flip, name] = np.array([result.faces[0].probs[k] for k in bundle.labels])
-    # Alignment and int8 rounding differ a little between a frame and its mirror, so not bit-equal:
-    # but averaging over the mirror must bring the two much closer than a single pass.
-    single = np.abs(probs[False, "photo"] - probs[False, "mirrored"]).sum()
-    averaged = np.abs(probs[True, "photo"] - probs[True, "mirrored"]).sum()
-    assert averaged < 0.05 and averaged <= single
-    runtime.close()
-    detector.close()
+    detector = FakeDetector(boxes=[(166, 143, 366, 343), (150, 120, 390, 360), (180, 160, 350, 330)])
+    with open_runtime(bundle.model_path(), threads=1) as runtime:
+        pipeline = Pipeline(detector, runtime, bundle.preprocess, bundle.labels, flip_average=True)
+        result = pipeline.process(photo)
+        crops = crop_faces(photo, detector.detect(photo), bundle.preprocess)
+        expected = runtime.predict_proba(bundle.preprocess.normalize(crops), flip_average=True)
+    got = {tuple(round(v) for v in f.box): [f.probs[k] for k in bundle.labels] for f in result.faces}
+    for box, probs in zip(detector.boxes, expected, strict=True):
+        assert np.allclose(got[tuple(box)], probs, atol=2e-3)
 
 
 def test_edgeemo_run_without_bundle_uses_the_shipped_model(clip: Path) -> None:
