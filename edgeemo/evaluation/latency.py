@@ -15,10 +15,9 @@ from edgeemo.runtime import Runtime
 __all__ = ["median_latency_ms"]
 
 
-def median_latency_ms(runtimes: dict[str, Runtime], sample: np.ndarray, *, runs: int = 100, warmup: int = 10,
-                      batch: int = 1) -> dict[str, float]:
-    """Median milliseconds of predict() on `batch` preprocessed images, per runtime, round-robin."""
-    one = np.ascontiguousarray(sample[:batch], dtype=np.float32)
+def median_latency_ms(runtimes: dict[str, Runtime], sample: np.ndarray, *, runs: int = 100, warmup: int = 10) -> dict[str, float]:
+    """Median milliseconds of predict() on one preprocessed image, per runtime, round-robin."""
+    one = np.ascontiguousarray(sample[:1], dtype=np.float32)
     for rt in runtimes.values():
         for _ in range(warmup):
             rt.predict(one)
