@@ -246,6 +246,14 @@ def render_card(info: dict[str, Any], results: dict[str, dict[str, Any]], sizes:
     for i, name in enumerate(labels):
         conf_rows.append(f"| **{name}** ({conf[i].sum()}) | " + " | ".join(str(v) for v in conf[i]) + " |")
     spec = info["spec"]
+    split_flag = f" --split-seed {cfg['split_seed']}" if cfg.get("split_seed") is not None else ""
+    teachers = cfg.get("teachers") or []
+    teacher_flags = "".join(f" --teacher {Path(t).parent.name}/{Path(t).name}" for t in teachers)
+    if teachers:
+        teacher_flags += f" --distill-weight {cfg['distill_weight']} --distill-temperature {cfg['distill_temperature']}"
+    distilled = (f"distilled from {len(teachers)} teacher model(s) of the same split (targets: one-hot label mixed with the "
+                 "teachers' flip-averaged, temperature-softened probabilities, computed once before training); "
+                 if teachers else "")
     m = info["machine"]
     machine = f"{m['cpu_model']}, {m['usable_cores']} cores, load {m['loadavg_1m_at_start']} at the start"
     lat_key = "latency_ms_flip_average" if flip else "latency_ms"
@@ -290,8 +298,8 @@ The emotion model edgeemo ships as its embedded default: `edgeemo run` uses it w
 ## Training
 
 `edgeemo train --model {cfg['model']} --epochs {cfg['epochs']} --batch-size {cfg['batch_size']} --lr {cfg['learning_rate']}
---label-smoothing {cfg['label_smoothing']} --class-weighting {cfg['class_weighting']} --mixup {cfg['mixup']} --seed {cfg['seed']}`:
-AdamW (weight decay {cfg['weight_decay']}), {cfg['warmup_epochs']} warm-up epochs then cosine decay, random
+--label-smoothing {cfg['label_smoothing']} --class-weighting {cfg['class_weighting']} --mixup {cfg['mixup']} --seed {cfg['seed']}{split_flag}{teacher_flags}`:
+{distilled}AdamW (weight decay {cfg['weight_decay']}), {cfg['warmup_epochs']} warm-up epochs then cosine decay, random
 flips, shifts, rotations, zoom, brightness and contrast. Best validation accuracy {_pct(info['best_val_accuracy'])}
 (validation, {info['val_images']} images: {_pct(info['val_accuracy_plain'])} single pass, {_pct(info['val_accuracy_flip_average'])} flip-averaged).
 The path to this model, run by run, is in `benchmarks/EXPERIMENTS.md`; curves in
