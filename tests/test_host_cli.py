@@ -124,6 +124,7 @@ def test_models_lists_the_zoo() -> None:
     assert code == 0
     for name in ("mini_xception", "mobilenet", "accurate"):
         assert name in stdout
+    assert "Shipped reference model" in stdout and "fer2013_reference.keras" in stdout
 
 
 def test_train_resume_continues_from_the_last_epoch(demo_root: Path, tmp_path: Path) -> None:

@@ -38,6 +38,7 @@ def models(input_size: int, channels: str) -> None:
         accuracy = bundle.model().metrics.get("fer2013_test_accuracy")
         out.print(f"Shipped reference model ({source.get('train_model', '?')}"
                   + (f", FER-2013 test {100 * accuracy:.1f}% int8" if accuracy is not None else "") + "; MODEL_CARD.md):")
-        out.print(f"  default bundle: {bundle_path}")
+        # soft_wrap: a long path stays on one line, so it can be copied.
+        out.print(f"  default bundle: {bundle_path}", soft_wrap=True)
         if keras_files:
-            out.print(f"  float model:    {keras_files[0]}")
+            out.print(f"  float model:    {keras_files[0]}", soft_wrap=True)
