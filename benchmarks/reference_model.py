@@ -105,15 +105,14 @@ def main(argv: list[str] | None = None) -> int:
         out.print(f"validation ({len(y_val)} images): plain {100 * val_plain:.2f}%, flip-averaged "
                   f"{100 * val_flip:.2f}% -> flip averaging {'on' if flip_average else 'off'}")
 
+        test = load_split(args.data, "test", spec, class_names=labels, progress=False)  # read once, scored twice
         job = QuantizeJob(model=keras_path, out_dir=tmp / "quantized", calib=args.data, recipe=load_recipe("generic-cpu"),
-                          formats=["tflite", "onnx"], precisions=["fp32", "int8"], eval_data=args.data,
-                          eval_split="test", latency_runs=args.latency_runs)
+                          formats=["tflite", "onnx"], precisions=["fp32", "int8"], eval_data=test)
         with out.status("quantizing, verifying, evaluating on test") as status:
             quantized = run_quantize(job, progress=lambda msg: status.update(msg))
-        plain = quantized.results
+        plain = quantized.results  # its in-process latencies are replaced by edgeemo bench's below
 
         with out.status("test with flip averaging"):
-            test = load_split(args.data, "test", spec, class_names=labels, progress=False)
             runtimes = {"keras-float": float_rt}
             runtimes.update({a.key: open_runtime(a.path, threads=1) for a in quantized.artifacts})
             flipped = evaluate_runtimes(runtimes, test, spec, reference="keras-float", flip_average=True)

@@ -12,7 +12,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-__all__ = ["atomic_dir", "atomic_path", "sha256_file", "write_bytes", "write_json", "write_text"]
+from edgeemo.errors import ConfigError, InputFileNotFound
+
+__all__ = ["atomic_dir", "atomic_path", "read_json", "sha256_file", "write_bytes", "write_json", "write_text"]
 
 
 @contextlib.contextmanager
@@ -74,6 +76,17 @@ def _json_default(obj: Any) -> Any:
     if isinstance(obj, Path):
         return str(obj)
     raise TypeError(f"cannot serialise {type(obj).__name__}")
+
+
+def read_json(path: str | os.PathLike[str], what: str, error: type[Exception] = ConfigError) -> Any:
+    """The JSON in `path`; a missing file or invalid JSON becomes one line naming `what` was expected."""
+    p = Path(path)
+    if not p.is_file():
+        raise InputFileNotFound(f"expected {what}, received a missing path: {p}")
+    try:
+        return json.loads(p.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise error(f"expected {what} in {p}, received invalid JSON: {exc}") from exc
 
 
 def sha256_file(path: str | os.PathLike[str]) -> str:

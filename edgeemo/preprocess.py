@@ -7,7 +7,6 @@ common cause of "int8 is broken" reports, so nothing else in edgeemo normalises 
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any, Literal
 
@@ -15,6 +14,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from edgeemo.errors import ConfigError, DataError
+from edgeemo.fileio import read_json
 
 __all__ = ["NORMALIZATIONS", "SPEC_FILE", "PreprocessSpec", "load_spec_file"]
 
@@ -93,10 +93,7 @@ def load_spec_file(path: Path, *, strict: bool = True) -> dict[str, Any]:
     strict: refuse unknown keys (a peer spec a user wrote); the spec.json a training run writes
     beside its model may carry more and is read with strict=False.
     """
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"expected a JSON spec in {path}, received invalid JSON: {exc}") from exc
+    data = read_json(path, "a JSON spec")
     if not isinstance(data, dict):
         raise ConfigError(f"expected a JSON object in {path}, received {type(data).__name__}")
     unknown = set(data) - {"model", "name", "preprocess", "labels", "group", "demo"}

@@ -62,7 +62,7 @@ def test_flip_average_scores_a_face_and_its_mirror_the_same(bundle) -> None:  # 
 
 
 def test_pipeline_flip_average_batches_faces_with_their_mirrors(bundle) -> None:  # type: ignore[no-untyped-def]
-    """Three faces become one padded batch of 6 + 2; each face gets the mean of itself and its mirror."""
+    """Three faces are padded to a bucket of 4 and sent with their mirrors (8); each face gets the mean of itself and its mirror."""
     import cv2
 
     from edgeemo.daemon.pipeline import Pipeline

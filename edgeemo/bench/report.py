@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
-from edgeemo.errors import ConfigError, InputFileNotFound
-from edgeemo.fileio import write_json, write_text
+from edgeemo.errors import ConfigError
+from edgeemo.fileio import read_json, write_json, write_text
 
 __all__ = [
     "compare_rows",
@@ -179,15 +178,9 @@ def save_markdown(result: dict[str, Any], path: str | Path, *, plot_names: list[
 
 
 def load_result(path: str | Path) -> dict[str, Any]:
-    p = Path(path)
-    if not p.is_file():
-        raise InputFileNotFound(f"expected a bench JSON file, received a missing path: {p}")
-    try:
-        data = json.loads(p.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"expected bench JSON in {p}, received invalid JSON: {exc}") from exc
+    data = read_json(path, "a bench JSON file")
     if not isinstance(data, dict) or data.get("format") != "edgeemo-bench/1":
-        raise ConfigError(f"expected a file written by `edgeemo bench --json` (format edgeemo-bench/1), received {p}")
+        raise ConfigError(f"expected a file written by `edgeemo bench --json` (format edgeemo-bench/1), received {path}")
     return data
 
 

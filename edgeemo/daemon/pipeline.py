@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from edgeemo.preprocess import PreprocessSpec
-from edgeemo.runtime.base import Runtime, as_probabilities, with_mirrors
+from edgeemo.runtime.base import Runtime
 from edgeemo.vision.align import crop_faces
 from edgeemo.vision.base import Detection, FaceDetector
 from edgeemo.vision.tracking import IoUTracker
@@ -96,27 +96,24 @@ class Pipeline:
         probe = Detection(box=np.array([0, 0, width / 4, height / 4], np.float32), score=1.0,
                           keypoints=np.array([[width / 16, height / 12], [width / 8, height / 12]], np.float32))
         crop_faces(frame, [probe], self.spec)
-        largest = max(1, self.max_faces) * (2 if self.flip_average else 1)
         for n in BATCH_BUCKETS:
-            if n > largest and n != 1:
+            if n > max(1, self.max_faces) and n != 1:
                 break
-            self.runtime.predict(np.zeros((n, *self.spec.input_shape), np.float32))
-        self.runtime.predict(np.zeros((1, *self.spec.input_shape), np.float32))
+            self._predict(np.zeros((n, *self.spec.input_shape), np.float32))
+        self._predict(np.zeros((1, *self.spec.input_shape), np.float32))
+
+    def _predict(self, batch: np.ndarray) -> np.ndarray:
+        # With flip averaging the runtime sees 2x the bucket: still a fixed set of batch sizes.
+        return self.runtime.predict_proba(batch, flip_average=self.flip_average)
 
     def _classify(self, pixels: np.ndarray) -> np.ndarray:
-        faces = len(pixels)
-        batch = self.spec.normalize(pixels)
-        if self.flip_average:  # faces and their mirror images in one batch
-            batch = with_mirrors(batch)
-        n = len(batch)
+        n = len(pixels)
         bucket = next((b for b in BATCH_BUCKETS if b >= n), n)
+        batch = self.spec.normalize(pixels)
         if bucket != n:
             pad = np.zeros((bucket - n, *batch.shape[1:]), batch.dtype)
             batch = np.concatenate([batch, pad])
-        probs = as_probabilities(self.runtime.predict(batch))
-        if self.flip_average:
-            return (probs[:faces] + probs[faces:n]) / 2
-        return probs[:faces]
+        return self._predict(batch)[:n]
 
     def process(self, image: np.ndarray, *, index: int = 0, wall_time: float | None = None) -> FrameResult:
         t0 = time.perf_counter()

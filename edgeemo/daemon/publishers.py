@@ -86,15 +86,15 @@ class PublisherSet:
                 log.warning("publisher %s failed: %s", p.key, exc)
 
     def flush(self) -> None:
-        for p in self.publishers:
-            try:
-                p.flush()
-            except Exception as exc:
-                log.warning("publisher %s flush failed: %s", p.key, exc)
+        self._each("flush")
 
     def close(self) -> None:
+        self._each("close")
+
+    def _each(self, action: str) -> None:
+        """Call `action` on every publisher; one that fails is logged and the others still run."""
         for p in self.publishers:
             try:
-                p.close()
+                getattr(p, action)()
             except Exception as exc:
-                log.warning("publisher %s close failed: %s", p.key, exc)
+                log.warning("publisher %s %s failed: %s", p.key, action, exc)

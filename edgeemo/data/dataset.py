@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from edgeemo.errors import DataError, InputFileNotFound
+from edgeemo.fileio import read_json
 from edgeemo.labels import FER2013_LABELS
 from edgeemo.preprocess import PreprocessSpec
 
@@ -43,12 +43,7 @@ def parse_label_mapping(value: str | None) -> dict[str, str] | None:
         return None
     path = Path(value)
     if path.suffix == ".json":
-        if not path.is_file():
-            raise InputFileNotFound(f"expected a JSON label mapping file, received a missing path: {path}")
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
-            raise DataError(f"expected a JSON object folder->label in {path}, received invalid JSON: {exc}") from exc
+        data = read_json(path, "a JSON label mapping file (folder -> label)", DataError)
         if not isinstance(data, dict):
             raise DataError(f"expected a JSON object folder->label in {path}, received {type(data).__name__}")
         return {str(k): str(v) for k, v in data.items()}

@@ -9,11 +9,9 @@ pass instead of one per epoch; the price is that the teacher sees the un-augment
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
-from edgeemo.errors import InputFileNotFound, ModelError
+from edgeemo.errors import ModelError
 from edgeemo.preprocess import PreprocessSpec
 
 __all__ = ["soften", "teacher_probabilities", "teacher_targets"]
@@ -26,8 +24,6 @@ def teacher_probabilities(teachers: list[str], images: np.ndarray, spec: Preproc
 
     total = np.zeros((len(images), num_classes), np.float64)
     for path in teachers:
-        if not Path(path).exists():
-            raise InputFileNotFound(f"expected a teacher model (.keras) for --teacher, received a missing path: {path}")
         with KerasRuntime(path) as teacher:
             if tuple(teacher.input_shape) != tuple(spec.input_shape) or teacher.num_classes != num_classes:
                 raise ModelError(f"expected a teacher taking {spec.input_shape} with {num_classes} outputs, "
