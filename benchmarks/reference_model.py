@@ -14,7 +14,7 @@ history.json). Steps, all on this machine's CPU:
    side by side at 1 thread (one face, and one face with its mirror image).
 
 Writes, replacing what was there:
-    edgeemo/assets/reference_model/   the float Keras model + spec.json (for fine-tuning, re-quantizing)
+    edgeemo/assets/reference_model/   the float Keras model + spec.json + its training config (for --init-from reference)
     edgeemo/assets/default_bundle/    int8 TFLite (default) + int8 ONNX + BlazeFace: `edgeemo run`'s default
     benchmarks/results/reference-model/  report.json/.md, confusion matrices, training curves
     MODEL_CARD.md                     data, preprocessing, accuracy, int8 drop, latency, limits, uses
@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     from edgeemo.evaluation.report import evaluate_runtimes, write_report
     from edgeemo.export.job import QuantizeJob, run_quantize
     from edgeemo.export.model_io import load_keras_model
-    from edgeemo.fileio import atomic_dir, write_text
+    from edgeemo.fileio import atomic_dir, write_json, write_text
     from edgeemo.models.zoo import count_macs, count_params
     from edgeemo.plots import plot_training_curves
     from edgeemo.preprocess import load_spec_file
@@ -186,6 +186,7 @@ def main(argv: list[str] | None = None) -> int:
         with atomic_dir(ASSETS / "reference_model") as folder:
             model.save(folder / keras_path.name)  # loaded without its optimizer: a third of the training file
             shutil.copy2(model_dir / "spec.json", folder / "spec.json")
+            write_json(folder / "config.json", shippable_config(config))
         with atomic_dir(RESULTS) as folder:  # only the plots the card shows: the rest can be regenerated
             for name in ("report.json", "report.md", "training_curves.png", f"confusion_{float_key}.png",
                          f"confusion_{shipped_variant}.png"):
@@ -215,6 +216,15 @@ def bench_latency(artifacts: list[Any], spec_file: Path, runs: int, tmp: Path) -
             target = one_face if row["batch"] == 1 else with_mirror
             target[name_to_key[row["artifact"]]] = round(row["invoke"]["p50_ms"], 4)
     return one_face, with_mirror
+
+
+def shippable_config(config: dict[str, Any]) -> dict[str, Any]:
+    """The run's TrainConfig without this machine's paths: `edgeemo train --init-from reference`
+    reads its split (dataset folder name, split seed) to refuse leaking validation images."""
+    shipped = dict(config, data=Path(config["data"]).name, teachers=[Path(t).parent.name for t in config.get("teachers", [])])
+    if shipped.get("init_from"):
+        shipped["init_from"] = Path(shipped["init_from"]).parent.name
+    return shipped
 
 
 def _pct(x: float) -> str:

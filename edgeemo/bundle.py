@@ -28,6 +28,7 @@ __all__ = [
     "Manifest",
     "ModelEntry",
     "default_bundle_path",
+    "reference_model_path",
     "load_bundle",
     "write_bundle",
 ]
@@ -217,3 +218,11 @@ def default_bundle_path() -> Path | None:
 
     root = Path(str(resources.files("edgeemo.assets"))) / "default_bundle"
     return root if (root / MANIFEST).is_file() else None
+
+
+def reference_model_path() -> Path | None:
+    """The float Keras model the default bundle was quantized from (for fine-tuning), when shipped."""
+    from importlib import resources
+
+    found = sorted((Path(str(resources.files("edgeemo.assets"))) / "reference_model").glob("*.keras"))
+    return found[0] if found else None

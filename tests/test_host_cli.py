@@ -165,3 +165,35 @@ def test_train_distils_from_a_teacher_run(demo_root: Path, tmp_path: Path) -> No
     code, _, err = _invoke("train", "--data", demo_root, "--epochs", "1", "--out", tmp_path / "second", "--seed", "1",
                            "--split-seed", "0", "--teacher", teacher / "best.keras", "--batch-size", "32")
     assert code == 0, err
+
+
+def test_train_fine_tunes_from_a_model(demo_root: Path, tmp_path: Path) -> None:
+    import keras
+
+    # A learning rate of ~0 leaves the loaded weights in place: proof that training started from them.
+    start = tmp_path / "start"
+    code, _, err = _invoke("train", "--data", demo_root, "--model", "mini_xception", "--epochs", "1", "--out", start,
+                           "--batch-size", "32")
+    assert code == 0, err
+    tuned = tmp_path / "tuned"
+    code, _, err = _invoke("train", "--data", demo_root, "--epochs", "1", "--out", tuned, "--batch-size", "32",
+                           "--init-from", start / "best.keras", "--lr", "1e-12", "--model", "accurate")
+    assert code == 0, err
+    before, after = keras.models.load_model(start / "best.keras"), keras.models.load_model(tuned / "last.keras")
+    assert after.name == "mini_xception" and json.loads((tuned / "spec.json").read_text())["model"] == "mini_xception"
+    conv = next(i for i, layer in enumerate(before.layers) if isinstance(layer, keras.layers.Conv2D))
+    np.testing.assert_allclose(after.layers[conv].get_weights()[0], before.layers[conv].get_weights()[0], atol=1e-6)
+    # The shipped FER-2013 model, by name; a demo dataset is not FER-2013, so no split check applies.
+    code, _, err = _invoke("train", "--data", demo_root, "--epochs", "1", "--out", tmp_path / "ref", "--batch-size", "32",
+                           "--init-from", "reference", "--seed", "3")
+    assert code == 0, err
+    assert json.loads((tmp_path / "ref" / "config.json").read_text())["model"] == "accurate"
+    # Refused before anything is written: another validation split, another input size, a missing file.
+    for args, needle in (
+        (("--seed", "1", "--init-from", start / "best.keras"), "validation split"),
+        (("--input-size", "64", "--init-from", start / "best.keras"), "taking (64, 64, 1)"),
+        (("--init-from", tmp_path / "nope.keras"), "nope.keras"),
+    ):
+        code, _, err = _invoke("train", "--data", demo_root, "--epochs", "1", "--out", tmp_path / "bad", *args)
+        _assert_one_line_error(code, err, needle)
+        assert not (tmp_path / "bad").exists()

@@ -16,7 +16,7 @@ def models(input_size: int, channels: str) -> None:
     """List the zoo models."""
     from rich.table import Table
 
-    from edgeemo.bundle import default_bundle_path, load_bundle
+    from edgeemo.bundle import default_bundle_path, load_bundle, reference_model_path
     from edgeemo.models import ZOO, count_macs, count_params
 
     table = Table(title=f"edgeemo model zoo ({input_size}x{input_size}x{channels}, 7 classes)")
@@ -34,11 +34,11 @@ def models(input_size: int, channels: str) -> None:
     if bundle_path is not None:
         bundle = load_bundle(bundle_path, verify=False)
         source = bundle.manifest.source
-        keras_files = sorted((bundle_path.parent / "reference_model").glob("*.keras"))
         accuracy = bundle.model().metrics.get("fer2013_test_accuracy")
         out.print(f"Shipped reference model ({source.get('train_model', '?')}"
                   + (f", FER-2013 test {100 * accuracy:.1f}% int8" if accuracy is not None else "") + "; MODEL_CARD.md):")
         # soft_wrap: a long path stays on one line, so it can be copied.
         out.print(f"  default bundle: {bundle_path}", soft_wrap=True)
-        if keras_files:
-            out.print(f"  float model:    {keras_files[0]}", soft_wrap=True)
+        float_model = reference_model_path()
+        if float_model is not None:
+            out.print(f"  float model:    {float_model}   (fine-tune it: edgeemo train --init-from reference)", soft_wrap=True)

@@ -34,6 +34,8 @@ __all__ = ["train"]
 @click.option("--distill-weight", type=click.FloatRange(0, 1), default=0.5, show_default=True,
               help="Share of the teachers' softened probabilities in the training targets.")
 @click.option("--distill-temperature", type=click.FloatRange(min=0, min_open=True), default=2.0, show_default=True)
+@click.option("--init-from", default=None,
+              help="Fine-tune: start from this .keras model, or 'reference' for the shipped FER-2013 model (overrides --model).")
 @click.option("--patience", type=click.IntRange(1), default=15, show_default=True, help="Early stopping on validation accuracy.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Initialisation, shuffling and augmentation.")
 @click.option("--split-seed", type=int, default=None, help="Seed of the validation carve-out (default: --seed); keep it fixed across teachers and student.")
@@ -42,7 +44,7 @@ __all__ = ["train"]
 def train(data_root: Path | None, model_name: str, run_dir: Path, epochs: int, batch_size: int, learning_rate: float,
           split: str, val_fraction: float, label_map: str | None, input_size: int, color: bool, normalization: str,
           class_weighting: str, label_smoothing: float, no_augment: bool, mixup: float, teachers: tuple[Path, ...],
-          distill_weight: float, distill_temperature: float, patience: int, seed: int, split_seed: int | None,
+          distill_weight: float, distill_temperature: float, init_from: str | None, patience: int, seed: int, split_seed: int | None,
           limit_per_class: int | None, resume: bool) -> None:
     """Train a compact emotion CNN; writes best.keras, last.keras, spec.json, history.json, curves.png."""
     from edgeemo.errors import DataError
@@ -63,7 +65,7 @@ def train(data_root: Path | None, model_name: str, run_dir: Path, epochs: int, b
         epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, label_smoothing=label_smoothing,
         class_weighting=class_weighting, mixup=mixup, teachers=[str(t) for t in teachers],
         distill_weight=distill_weight, distill_temperature=distill_temperature, augment=not no_augment, val_fraction=val_fraction, patience=patience, seed=seed, split_seed=split_seed,  # type: ignore[arg-type]
-        limit_per_class=limit_per_class,
+        limit_per_class=limit_per_class, init_from=_init_model_path(init_from),
     )
     result = run_training(config, run_dir, resume=resume, verbose=1 if sys.stdout.isatty() else 2)
     out = console()
@@ -71,3 +73,16 @@ def train(data_root: Path | None, model_name: str, run_dir: Path, epochs: int, b
               f"({result.seconds_per_epoch:.1f} s/epoch, {result.train_images} train / {result.val_images} validation images, "
               f"{result.skipped_images} unreadable skipped)")
     out.print(f"best model: {result.best_model}   curves: {Path(result.run_dir) / 'curves.png'}")
+
+
+def _init_model_path(init_from: str | None) -> str | None:
+    """'reference' names the float model shipped beside the default bundle."""
+    if init_from != "reference":
+        return init_from
+    from edgeemo.bundle import reference_model_path
+    from edgeemo.errors import InputFileNotFound
+
+    path = reference_model_path()
+    if path is None:
+        raise InputFileNotFound("expected the shipped reference model for --init-from reference, received a package without one")
+    return str(path)

@@ -1,7 +1,7 @@
 """train(): one run directory with the best and last checkpoints, history, curves and run facts.
 
 RUN_DIR/
-  config.json     the TrainConfig (read back by --resume)
+  config.json     the TrainConfig (read back by --resume; --teacher/--init-from check their split in it)
   teacher_probs.npy  with --teacher: the teachers' probabilities on the training images (computed once)
   spec.json       labels + PreprocessSpec: what `edgeemo quantize` reads beside the model
   best.keras      best validation accuracy so far
@@ -53,6 +53,9 @@ class TrainConfig(BaseModel):
     teachers: list[str] = Field(default_factory=list)
     distill_weight: float = Field(0.5, ge=0, le=1)
     distill_temperature: float = Field(2.0, gt=0)
+    # Fine-tuning: start from this .keras model's weights instead of the zoo's random ones ("model"
+    # then records its architecture), e.g. the shipped FER-2013 model on a user's own faces.
+    init_from: str | None = None
     augment: bool = True
     val_fraction: float = Field(0.1, gt=0, lt=1)
     # Seed of the train/validation carve-out; None: `seed`. Runs that differ only in `seed` (init,
@@ -108,12 +111,15 @@ def train(config: TrainConfig, run_dir: str | Path, *, resume: bool = False, ver
         config = TrainConfig.model_validate_json((run / "config.json").read_text())
         state = json.loads(state_path.read_text())
     _check_teachers(config)
+    keras.utils.set_random_seed(config.seed + state["epochs_done"])
+    if config.init_from and not resume:
+        initial = _initial_model(config)
+        config = config.model_copy(update={"model": initial.name})
     run.mkdir(parents=True, exist_ok=True)
     write_json(run / "config.json", config.model_dump(mode="json"))
     write_json(run / SPEC_FILE, {"labels": config.class_names, "preprocess": config.preprocess.model_dump(),
                                    "model": config.model, "demo": config.demo})
 
-    keras.utils.set_random_seed(config.seed + state["epochs_done"])
     if data is None:
         data = load_split(config.data, config.split, config.preprocess, class_names=config.class_names,
                           labels=parse_label_mapping(config.labels), limit_per_class=config.limit_per_class)
@@ -136,7 +142,7 @@ def train(config: TrainConfig, run_dir: str | Path, *, resume: bool = False, ver
     if resume:
         model = keras.models.load_model(run / "last.keras")
     else:
-        model = build_model(config.model, config.preprocess.input_shape, num_classes)
+        model = initial if config.init_from else build_model(config.model, config.preprocess.input_shape, num_classes)
         total = steps_per_epoch * config.epochs
         warmup = min(steps_per_epoch * config.warmup_epochs, total // 2)
         schedule = keras.optimizers.schedules.CosineDecay(
@@ -207,19 +213,49 @@ def train(config: TrainConfig, run_dir: str | Path, *, resume: bool = False, ver
 
 
 def _check_teachers(config: TrainConfig) -> None:
-    """Teachers must exist and, where their run's config.json says, share this run's validation split:
-    a teacher that trained on this run's validation images would leak them into the targets."""
-    for teacher in config.teachers:
-        if not Path(teacher).exists():
-            raise InputFileNotFound(f"expected a teacher model (.keras) for --teacher, received a missing path: {teacher}")
-        teacher_config = Path(teacher).parent / "config.json"
-        if teacher_config.is_file():
-            theirs = json.loads(teacher_config.read_text())
-            theirs["split_seed"] = theirs.get("seed") if theirs.get("split_seed") is None else theirs["split_seed"]
-            mine = {"split": config.split, "val_fraction": config.val_fraction, "split_seed": config.effective_split_seed}
-            differs = {k: theirs.get(k) for k, v in mine.items() if theirs.get(k) != v}
-            if differs:
-                raise DataError(f"expected teacher {teacher} trained with this run's validation split {mine}, received {differs}")
+    """Teachers (and the --init-from model) must exist and, where their run's config.json says, share
+    this run's validation split: a model that trained on this run's validation images would leak them
+    into the targets or the weights."""
+    for role, path in [("a teacher model (.keras) for --teacher", t) for t in config.teachers] + (
+            [("a model (.keras) for --init-from", config.init_from)] if config.init_from else []):
+        if not Path(path).exists():
+            raise InputFileNotFound(f"expected {role}, received a missing path: {path}")
+        _check_same_split(Path(path), config)
+
+
+def _check_same_split(model_path: Path, config: TrainConfig) -> None:
+    their_config = model_path.parent / "config.json"
+    if not their_config.is_file():
+        return
+    theirs = json.loads(their_config.read_text())
+    # Only a run on the same dataset (by folder name) can have seen this run's validation images.
+    if Path(theirs.get("data", "")).name != Path(config.data).name:
+        return
+    theirs["split_seed"] = theirs.get("seed") if theirs.get("split_seed") is None else theirs["split_seed"]
+    mine = {"split": config.split, "val_fraction": config.val_fraction, "split_seed": config.effective_split_seed}
+    differs = {k: theirs.get(k) for k, v in mine.items() if theirs.get(k) != v}
+    if differs:
+        raise DataError(f"expected {model_path} trained with this run's validation split {mine}, received {differs}")
+
+
+def _initial_model(config: TrainConfig) -> Any:
+    """The --init-from model, checked against this run's input and classes."""
+    import keras
+
+    from edgeemo.errors import ModelError
+
+    try:
+        model = keras.models.load_model(config.init_from, compile=False)
+    except Exception as exc:  # Keras raises several types for a file that is not a model
+        raise ModelError(f"expected a Keras model file for --init-from, received {config.init_from}: {exc}") from exc
+    expected = tuple(config.preprocess.input_shape)
+    if tuple(model.input_shape[1:]) != expected:
+        raise ModelError(f"expected an --init-from model taking {expected} (this run's input), "
+                         f"received {config.init_from} taking {tuple(model.input_shape[1:])}")
+    if model.output_shape[-1] != len(config.class_names):
+        raise ModelError(f"expected an --init-from model with {len(config.class_names)} outputs ({', '.join(config.class_names)}), "
+                         f"received {config.init_from} with {model.output_shape[-1]}")
+    return model
 
 
 def _distill_targets(config: TrainConfig, run: Path, images: np.ndarray, labels: np.ndarray, num_classes: int) -> np.ndarray:
