@@ -22,6 +22,16 @@ def demo_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_demo_dataset(tmp_path_factory.mktemp("demo") / "data", train_per_class=30, test_per_class=15)
 
 
+@pytest.fixture(scope="module")
+def one_epoch_run(demo_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A finished one-epoch mini_xception run (split seed 0): a teacher or a starting point."""
+    run = tmp_path_factory.mktemp("runs") / "one-epoch"
+    code, _, err = _invoke("train", "--data", demo_root, "--model", "mini_xception", "--epochs", "1", "--out", run,
+                           "--batch-size", "32")
+    assert code == 0, err
+    return run
+
+
 def _invoke(*args: str) -> tuple[int, str, str]:
     result = CliRunner().invoke(cli, [str(a) for a in args])
     return result.exit_code, result.stdout, result.stderr
@@ -143,11 +153,8 @@ def test_train_resume_continues_from_the_last_epoch(demo_root: Path, tmp_path: P
     assert len(json.loads((run / "history.json").read_text())["loss"]) == 2
 
 
-def test_train_distils_from_a_teacher_run(demo_root: Path, tmp_path: Path) -> None:
-    teacher = tmp_path / "teacher"
-    code, _, err = _invoke("train", "--data", demo_root, "--model", "mini_xception", "--epochs", "1", "--out", teacher,
-                           "--batch-size", "32")
-    assert code == 0, err
+def test_train_distils_from_a_teacher_run(demo_root: Path, one_epoch_run: Path, tmp_path: Path) -> None:
+    teacher = one_epoch_run
     student = tmp_path / "student"
     code, stdout, err = _invoke("train", "--data", demo_root, "--model", "mini_xception", "--epochs", "1", "--out", student,
                                 "--batch-size", "32", "--teacher", teacher / "best.keras", "--distill-weight", "0.4")
@@ -167,14 +174,11 @@ def test_train_distils_from_a_teacher_run(demo_root: Path, tmp_path: Path) -> No
     assert code == 0, err
 
 
-def test_train_fine_tunes_from_a_model(demo_root: Path, tmp_path: Path) -> None:
+def test_train_fine_tunes_from_a_model(demo_root: Path, one_epoch_run: Path, tmp_path: Path) -> None:
     import keras
 
     # A learning rate of ~0 leaves the loaded weights in place: proof that training started from them.
-    start = tmp_path / "start"
-    code, _, err = _invoke("train", "--data", demo_root, "--model", "mini_xception", "--epochs", "1", "--out", start,
-                           "--batch-size", "32")
-    assert code == 0, err
+    start = one_epoch_run
     tuned = tmp_path / "tuned"
     code, _, err = _invoke("train", "--data", demo_root, "--epochs", "1", "--out", tuned, "--batch-size", "32",
                            "--init-from", start / "best.keras", "--lr", "1e-12", "--model", "accurate")
