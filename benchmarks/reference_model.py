@@ -360,7 +360,8 @@ has been tried and what comes next.
   spontaneous expressions (a tired driver, a neutral-looking viewer) are harder and will score lower.
 - **Conditions.** 48x48 grayscale, mostly frontal faces. Strong side or back lighting, infrared
   cabin cameras, masks, sunglasses, heavy head pose or motion blur move inputs away from the
-  training data; measure on your own footage before you rely on it.
+  training data; measure on your own footage before you rely on it, and fine-tune on it
+  (`edgeemo train --data YOUR_FACES --init-from reference`) when it differs.
 - **An expression is not an emotion.** The model labels facial muscle configurations, not what a
   person feels.
 
