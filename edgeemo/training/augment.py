@@ -12,22 +12,21 @@ from edgeemo.preprocess import NORMALIZATIONS, PreprocessSpec
 __all__ = ["make_dataset"]
 
 
-def _augmenter(seed: int) -> Any:
+def _augmentation_layers(seed: int) -> list[Any]:
     import keras
 
     layers = keras.layers
     # Small geometric changes only: faces are already roughly aligned by the detector on the device.
-    return keras.Sequential(
-        [
-            layers.RandomFlip("horizontal", seed=seed),
-            layers.RandomRotation(0.04, fill_mode="reflect", seed=seed + 1),  # ~ +-15 degrees
-            layers.RandomTranslation(0.1, 0.1, fill_mode="reflect", seed=seed + 2),
-            layers.RandomZoom((-0.15, 0.15), fill_mode="reflect", seed=seed + 3),
-            layers.RandomBrightness(0.2, value_range=(0.0, 255.0), seed=seed + 4),
-            layers.RandomContrast(0.3, value_range=(0.0, 255.0), seed=seed + 5),
-        ],
-        name="augment",
-    )
+    # Applied one by one, not as a keras.Sequential: each preprocessing layer switches itself to
+    # TensorFlow inside tf.data, so training also runs under the JAX or PyTorch backend.
+    return [
+        layers.RandomFlip("horizontal", seed=seed),
+        layers.RandomRotation(0.04, fill_mode="reflect", seed=seed + 1),  # ~ +-15 degrees
+        layers.RandomTranslation(0.1, 0.1, fill_mode="reflect", seed=seed + 2),
+        layers.RandomZoom((-0.15, 0.15), fill_mode="reflect", seed=seed + 3),
+        layers.RandomBrightness(0.2, value_range=(0.0, 255.0), seed=seed + 4),
+        layers.RandomContrast(0.3, value_range=(0.0, 255.0), seed=seed + 5),
+    ]
 
 
 def make_dataset(
@@ -52,12 +51,14 @@ def make_dataset(
     if training:
         ds = ds.shuffle(len(labels), seed=seed, reshuffle_each_iteration=True)
     ds = ds.batch(batch_size, drop_remainder=training)
-    augmenter = _augmenter(seed) if training and augment else None
+    augmentation = _augmentation_layers(seed) if training and augment else []
 
     def to_model_input(x: Any, y: Any) -> tuple[Any, Any]:
         x = tf.cast(x, tf.float32)
-        if augmenter is not None:
-            x = tf.clip_by_value(augmenter(x, training=True), 0.0, 255.0)
+        if augmentation:
+            for layer in augmentation:
+                x = layer(x, training=True)
+            x = tf.clip_by_value(x, 0.0, 255.0)
         target = tf.one_hot(y, num_classes) if labels.ndim == 1 else tf.cast(y, tf.float32)
         return x * scale + offset, target
 
