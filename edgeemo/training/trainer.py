@@ -110,7 +110,7 @@ def train(config: TrainConfig, run_dir: str | Path, *, resume: bool = False, ver
             raise InputFileNotFound(f"expected {run / 'last.keras'} to resume from, received a run folder without it")
         config = TrainConfig.model_validate_json((run / "config.json").read_text())
         state = json.loads(state_path.read_text())
-    _check_teachers(config)
+    _check_source_models(config)
     keras.utils.set_random_seed(config.seed + state["epochs_done"])
     if config.init_from and not resume:
         initial = _initial_model(config)
@@ -212,7 +212,7 @@ def train(config: TrainConfig, run_dir: str | Path, *, resume: bool = False, ver
     )
 
 
-def _check_teachers(config: TrainConfig) -> None:
+def _check_source_models(config: TrainConfig) -> None:
     """Teachers (and the --init-from model) must exist and, where their run's config.json says, share
     this run's validation split: a model that trained on this run's validation images would leak them
     into the targets or the weights."""
