@@ -263,6 +263,13 @@ def render_card(info: dict[str, Any], results: dict[str, dict[str, Any]], sizes:
     distilled = (f"distilled from {len(teachers)} teacher model(s) of the same split (targets: one-hot label mixed with the "
                  "teachers' flip-averaged, temperature-softened probabilities, computed once before training); "
                  if teachers else "")
+    if cfg.get("warmup_epochs", 2) != 2:
+        teacher_flags += f" --warmup-epochs {cfg['warmup_epochs']}"
+    init_from = cfg.get("init_from")
+    if init_from:
+        teacher_flags += f" --init-from {Path(init_from).parent.name}/{Path(init_from).name}"
+        distilled = (f"fine-tuned from the weights of run `{Path(init_from).parent.name}` (see `benchmarks/EXPERIMENTS.md`); "
+                     + distilled)
     m = info["machine"]
     machine = f"{m['cpu_model']}, {m['usable_cores']} cores, load {m['loadavg_1m_at_start']} at the start"
     lat_key = "latency_ms_flip_average" if flip else "latency_ms"

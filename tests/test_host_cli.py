@@ -181,8 +181,9 @@ def test_train_fine_tunes_from_a_model(demo_root: Path, one_epoch_run: Path, tmp
     start = one_epoch_run
     tuned = tmp_path / "tuned"
     code, _, err = _invoke("train", "--data", demo_root, "--epochs", "1", "--out", tuned, "--batch-size", "32",
-                           "--init-from", start / "best.keras", "--lr", "1e-12", "--model", "accurate")
+                           "--init-from", start / "best.keras", "--lr", "1e-12", "--warmup-epochs", "0", "--model", "accurate")
     assert code == 0, err
+    assert json.loads((tuned / "config.json").read_text())["warmup_epochs"] == 0
     before, after = keras.models.load_model(start / "best.keras"), keras.models.load_model(tuned / "last.keras")
     assert after.name == "mini_xception" and json.loads((tuned / "spec.json").read_text())["model"] == "mini_xception"
     conv = next(i for i, layer in enumerate(before.layers) if isinstance(layer, keras.layers.Conv2D))

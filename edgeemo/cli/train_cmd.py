@@ -19,6 +19,7 @@ __all__ = ["train"]
 @click.option("--epochs", type=click.IntRange(1), default=60, show_default=True)
 @click.option("--batch-size", type=click.IntRange(1), default=64, show_default=True)
 @click.option("--lr", "learning_rate", type=float, default=2e-3, show_default=True, help="Peak learning rate (cosine schedule with warm-up).")
+@click.option("--warmup-epochs", type=click.IntRange(0), default=2, show_default=True, help="Linear warm-up before the cosine decay.")
 @click.option("--split", default="train", show_default=True, help="Split to train on; validation is carved from it.")
 @click.option("--val-fraction", type=float, default=0.1, show_default=True)
 @click.option("--labels", "label_map", default=None, help="folder=label mapping (or .json) for folder-per-class datasets.")
@@ -41,7 +42,7 @@ __all__ = ["train"]
 @click.option("--split-seed", type=int, default=None, help="Seed of the validation carve-out (default: --seed); keep it fixed across teachers and student.")
 @click.option("--limit-per-class", type=int, default=None, help="Use at most this many images per class (quick runs).")
 @click.option("--resume", is_flag=True, help="Continue RUN_DIR from its last checkpoint with its saved config.")
-def train(data_root: Path | None, model_name: str, run_dir: Path, epochs: int, batch_size: int, learning_rate: float,
+def train(data_root: Path | None, model_name: str, run_dir: Path, epochs: int, batch_size: int, learning_rate: float, warmup_epochs: int,
           split: str, val_fraction: float, label_map: str | None, input_size: int, color: bool, normalization: str,
           class_weighting: str, label_smoothing: float, no_augment: bool, mixup: float, teachers: tuple[Path, ...],
           distill_weight: float, distill_temperature: float, init_from: str | None, patience: int, seed: int, split_seed: int | None,
@@ -62,7 +63,7 @@ def train(data_root: Path | None, model_name: str, run_dir: Path, epochs: int, b
     config = TrainConfig(
         data=str(data_root or ""), model=model_name, split=split, labels=label_map,
         preprocess=PreprocessSpec(height=input_size, width=input_size, channels=3 if color else 1, normalization=normalization),  # type: ignore[arg-type]
-        epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, label_smoothing=label_smoothing,
+        epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, warmup_epochs=warmup_epochs, label_smoothing=label_smoothing,
         class_weighting=class_weighting, mixup=mixup, teachers=[str(t) for t in teachers],
         distill_weight=distill_weight, distill_temperature=distill_temperature, augment=not no_augment, val_fraction=val_fraction, patience=patience, seed=seed, split_seed=split_seed,  # type: ignore[arg-type]
         limit_per_class=limit_per_class, init_from=_init_model_path(init_from),
