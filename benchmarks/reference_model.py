@@ -257,19 +257,19 @@ def render_card(info: dict[str, Any], results: dict[str, dict[str, Any]], sizes:
     spec = info["spec"]
     split_flag = f" --split-seed {cfg['split_seed']}" if cfg.get("split_seed") is not None else ""
     teachers = cfg.get("teachers") or []
-    teacher_flags = "".join(f" --teacher {Path(t).parent.name}/{Path(t).name}" for t in teachers)
+    extra_flags = "".join(f" --teacher {Path(t).parent.name}/{Path(t).name}" for t in teachers)
     if teachers:
-        teacher_flags += f" --distill-weight {cfg['distill_weight']} --distill-temperature {cfg['distill_temperature']}"
-    distilled = (f"distilled from {len(teachers)} teacher model(s) of the same split (targets: one-hot label mixed with the "
+        extra_flags += f" --distill-weight {cfg['distill_weight']} --distill-temperature {cfg['distill_temperature']}"
+    lineage = (f"distilled from {len(teachers)} teacher model(s) of the same split (targets: one-hot label mixed with the "
                  "teachers' flip-averaged, temperature-softened probabilities, computed once before training); "
                  if teachers else "")
     if cfg.get("warmup_epochs", 2) != 2:
-        teacher_flags += f" --warmup-epochs {cfg['warmup_epochs']}"
+        extra_flags += f" --warmup-epochs {cfg['warmup_epochs']}"
     init_from = cfg.get("init_from")
     if init_from:
-        teacher_flags += f" --init-from {Path(init_from).parent.name}/{Path(init_from).name}"
-        distilled = (f"fine-tuned from the weights of run `{Path(init_from).parent.name}` (see `benchmarks/EXPERIMENTS.md`); "
-                     + distilled)
+        extra_flags += f" --init-from {Path(init_from).parent.name}/{Path(init_from).name}"
+        lineage = (f"fine-tuned from the weights of run `{Path(init_from).parent.name}` (see `benchmarks/EXPERIMENTS.md`); "
+                     + lineage)
     m = info["machine"]
     machine = f"{m['cpu_model']}, {m['usable_cores']} cores, load {m['loadavg_1m_at_start']} at the start"
     lat_key = "latency_ms_flip_average" if flip else "latency_ms"
@@ -314,8 +314,8 @@ The emotion model edgeemo ships as its embedded default: `edgeemo run` uses it w
 ## Training
 
 `edgeemo train --model {cfg['model']} --epochs {cfg['epochs']} --batch-size {cfg['batch_size']} --lr {cfg['learning_rate']}
---label-smoothing {cfg['label_smoothing']} --class-weighting {cfg['class_weighting']} --mixup {cfg['mixup']} --seed {cfg['seed']}{split_flag}{teacher_flags}`:
-{distilled}AdamW (weight decay {cfg['weight_decay']}), {cfg['warmup_epochs']} warm-up epochs then cosine decay, random
+--label-smoothing {cfg['label_smoothing']} --class-weighting {cfg['class_weighting']} --mixup {cfg['mixup']} --seed {cfg['seed']}{split_flag}{extra_flags}`:
+{lineage}AdamW (weight decay {cfg['weight_decay']}), {cfg['warmup_epochs']} warm-up epochs then cosine decay, random
 flips, shifts, rotations, zoom, brightness and contrast. Best validation accuracy {_pct(info['best_val_accuracy'])}
 (validation, {info['val_images']} images: {_pct(info['val_accuracy_plain'])} single pass, {_pct(info['val_accuracy_flip_average'])} flip-averaged).
 The path to this model, run by run, is in `benchmarks/EXPERIMENTS.md`; curves in
