@@ -221,10 +221,15 @@ def bench_latency(artifacts: list[Any], spec_file: Path, runs: int, tmp: Path) -
 def shippable_config(config: dict[str, Any]) -> dict[str, Any]:
     """The run's TrainConfig without this machine's paths: `edgeemo train --init-from reference`
     reads its split (dataset folder name, split seed) to refuse leaking validation images."""
-    shipped = dict(config, data=Path(config["data"]).name, teachers=[Path(t).parent.name for t in config.get("teachers", [])])
+    shipped = dict(config, data=Path(config["data"]).name, teachers=[_in_run(t) for t in config.get("teachers", [])])
     if shipped.get("init_from"):
-        shipped["init_from"] = Path(shipped["init_from"]).parent.name
+        shipped["init_from"] = _in_run(shipped["init_from"])
     return shipped
+
+
+def _in_run(model_path: str) -> str:
+    """RUN/best.keras: a model named by its run folder, without this machine's path to it."""
+    return f"{Path(model_path).parent.name}/{Path(model_path).name}"
 
 
 def _pct(x: float) -> str:
@@ -255,21 +260,23 @@ def render_card(info: dict[str, Any], results: dict[str, dict[str, Any]], sizes:
     for i, name in enumerate(labels):
         conf_rows.append(f"| **{name}** ({conf[i].sum()}) | " + " | ".join(str(v) for v in conf[i]) + " |")
     spec = info["spec"]
-    split_flag = f" --split-seed {cfg['split_seed']}" if cfg.get("split_seed") is not None else ""
     teachers = cfg.get("teachers") or []
-    extra_flags = "".join(f" --teacher {Path(t).parent.name}/{Path(t).name}" for t in teachers)
-    if teachers:
-        extra_flags += f" --distill-weight {cfg['distill_weight']} --distill-temperature {cfg['distill_temperature']}"
-    lineage = (f"distilled from {len(teachers)} teacher model(s) of the same split (targets: one-hot label mixed with the "
-                 "teachers' flip-averaged, temperature-softened probabilities, computed once before training); "
-                 if teachers else "")
-    if cfg.get("warmup_epochs", 2) != 2:
-        extra_flags += f" --warmup-epochs {cfg['warmup_epochs']}"
     init_from = cfg.get("init_from")
+    flags = [f"--split-seed {cfg['split_seed']}"] if cfg.get("split_seed") is not None else []
+    flags += [f"--teacher {_in_run(t)}" for t in teachers]
+    if teachers:
+        flags.append(f"--distill-weight {cfg['distill_weight']} --distill-temperature {cfg['distill_temperature']}")
+    if cfg.get("warmup_epochs", 2) != 2:
+        flags.append(f"--warmup-epochs {cfg['warmup_epochs']}")
     if init_from:
-        extra_flags += f" --init-from {Path(init_from).parent.name}/{Path(init_from).name}"
-        lineage = (f"fine-tuned from the weights of run `{Path(init_from).parent.name}` (see `benchmarks/EXPERIMENTS.md`); "
-                     + lineage)
+        flags.append(f"--init-from {_in_run(init_from)}")
+    extra_flags = "".join(f" {flag}" for flag in flags)
+    lineage = ""
+    if init_from:
+        lineage += f"fine-tuned from the weights of run `{Path(init_from).parent.name}` (see `benchmarks/EXPERIMENTS.md`); "
+    if teachers:
+        lineage += (f"distilled from {len(teachers)} teacher model(s) of the same split (targets: one-hot label mixed with the "
+                    "teachers' flip-averaged, temperature-softened probabilities, computed once before training); ")
     m = info["machine"]
     machine = f"{m['cpu_model']}, {m['usable_cores']} cores, load {m['loadavg_1m_at_start']} at the start"
     lat_key = "latency_ms_flip_average" if flip else "latency_ms"
@@ -314,7 +321,7 @@ The emotion model edgeemo ships as its embedded default: `edgeemo run` uses it w
 ## Training
 
 `edgeemo train --model {cfg['model']} --epochs {cfg['epochs']} --batch-size {cfg['batch_size']} --lr {cfg['learning_rate']}
---label-smoothing {cfg['label_smoothing']} --class-weighting {cfg['class_weighting']} --mixup {cfg['mixup']} --seed {cfg['seed']}{split_flag}{extra_flags}`:
+--label-smoothing {cfg['label_smoothing']} --class-weighting {cfg['class_weighting']} --mixup {cfg['mixup']} --seed {cfg['seed']}{extra_flags}`:
 {lineage}AdamW (weight decay {cfg['weight_decay']}), {cfg['warmup_epochs']} warm-up epochs then cosine decay, random
 flips, shifts, rotations, zoom, brightness and contrast. Best validation accuracy {_pct(info['best_val_accuracy'])}
 (validation, {info['val_images']} images: {_pct(info['val_accuracy_plain'])} single pass, {_pct(info['val_accuracy_flip_average'])} flip-averaged).

@@ -212,17 +212,19 @@ def _extract_archive(archive: Path) -> Path:
     return found[0]
 
 
-def default_bundle_path() -> Path | None:
-    """The embedded default bundle shipped inside the package, when one is shipped."""
+def _assets_dir() -> Path:
     from importlib import resources
 
-    root = Path(str(resources.files("edgeemo.assets"))) / "default_bundle"
+    return Path(str(resources.files("edgeemo.assets")))
+
+
+def default_bundle_path() -> Path | None:
+    """The embedded default bundle shipped inside the package, when one is shipped."""
+    root = _assets_dir() / "default_bundle"
     return root if (root / MANIFEST).is_file() else None
 
 
 def reference_model_path() -> Path | None:
     """The float Keras model the default bundle was quantized from (for fine-tuning), when shipped."""
-    from importlib import resources
-
-    found = sorted((Path(str(resources.files("edgeemo.assets"))) / "reference_model").glob("*.keras"))
+    found = sorted((_assets_dir() / "reference_model").glob("*.keras"))
     return found[0] if found else None

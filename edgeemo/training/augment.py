@@ -55,9 +55,9 @@ def make_dataset(
 
     def to_model_input(x: Any, y: Any) -> tuple[Any, Any]:
         x = tf.cast(x, tf.float32)
+        for layer in augmentation:
+            x = layer(x, training=True)
         if augmentation:
-            for layer in augmentation:
-                x = layer(x, training=True)
             x = tf.clip_by_value(x, 0.0, 255.0)
         target = tf.one_hot(y, num_classes) if labels.ndim == 1 else tf.cast(y, tf.float32)
         return x * scale + offset, target

@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from edgeemo._lazy import require_tensorflow
 from edgeemo.data import LabeledImages, load_split, parse_label_mapping, stratified_split
-from edgeemo.errors import DataError, InputFileNotFound
+from edgeemo.errors import DataError, InputFileNotFound, ModelError
 from edgeemo.fileio import atomic_path, write_json
 from edgeemo.labels import FER2013_LABELS
 from edgeemo.preprocess import SPEC_FILE, PreprocessSpec
@@ -112,8 +112,8 @@ def train(config: TrainConfig, run_dir: str | Path, *, resume: bool = False, ver
         state = json.loads(state_path.read_text())
     _check_source_models(config)
     keras.utils.set_random_seed(config.seed + state["epochs_done"])
-    if config.init_from and not resume:
-        initial = _initial_model(config)
+    initial = _initial_model(config) if config.init_from and not resume else None
+    if initial is not None:
         config = config.model_copy(update={"model": initial.name})
     run.mkdir(parents=True, exist_ok=True)
     write_json(run / "config.json", config.model_dump(mode="json"))
@@ -142,7 +142,7 @@ def train(config: TrainConfig, run_dir: str | Path, *, resume: bool = False, ver
     if resume:
         model = keras.models.load_model(run / "last.keras")
     else:
-        model = initial if config.init_from else build_model(config.model, config.preprocess.input_shape, num_classes)
+        model = initial if initial is not None else build_model(config.model, config.preprocess.input_shape, num_classes)
         total = steps_per_epoch * config.epochs
         warmup = min(steps_per_epoch * config.warmup_epochs, total // 2)
         schedule = keras.optimizers.schedules.CosineDecay(
@@ -240,14 +240,9 @@ def _check_same_split(model_path: Path, config: TrainConfig) -> None:
 
 def _initial_model(config: TrainConfig) -> Any:
     """The --init-from model, checked against this run's input and classes."""
-    import keras
+    from edgeemo.export.model_io import load_keras_model
 
-    from edgeemo.errors import ModelError
-
-    try:
-        model = keras.models.load_model(config.init_from, compile=False)
-    except Exception as exc:  # Keras raises several types for a file that is not a model
-        raise ModelError(f"expected a Keras model file for --init-from, received {config.init_from}: {exc}") from exc
+    model = load_keras_model(config.init_from)
     expected = tuple(config.preprocess.input_shape)
     if tuple(model.input_shape[1:]) != expected:
         raise ModelError(f"expected an --init-from model taking {expected} (this run's input), "
