@@ -144,6 +144,10 @@ def test_train_resume_continues_from_the_last_epoch(demo_root: Path, tmp_path: P
     assert code == 0, err
     state = json.loads((run / "state.json").read_text())
     assert state["epochs_done"] == 1 and (run / "best.keras").is_file() and (run / "curves.png").is_file()
+    # The inference smoothing was chosen on validation and written where quantize reads it.
+    sigma = json.loads((run / "spec.json").read_text())["preprocess"]["smoothing_sigma"]
+    tried = {float(s): a for s, a in state["smoothing_val_accuracy"].items()}
+    assert sigma in tried and tried[sigma] == max(tried.values()) and 0.0 in tried
     config = json.loads((run / "config.json").read_text())
     config["epochs"] = 2
     (run / "config.json").write_text(json.dumps(config))
@@ -170,8 +174,10 @@ def test_train_distils_from_a_teacher_run(demo_root: Path, one_epoch_run: Path, 
     assert not (tmp_path / "leaky").exists()  # refused before anything was written
     # Another seed for initialisation and augmentation is fine when the split seed is shared.
     code, _, err = _invoke("train", "--data", demo_root, "--epochs", "1", "--out", tmp_path / "second", "--seed", "1",
-                           "--split-seed", "0", "--teacher", teacher / "best.keras", "--batch-size", "32")
+                           "--split-seed", "0", "--teacher", teacher / "best.keras", "--batch-size", "32", "--no-tune-smoothing")
     assert code == 0, err
+    assert json.loads((tmp_path / "second" / "spec.json").read_text())["preprocess"]["smoothing_sigma"] == 0.0
+    assert "smoothing_val_accuracy" not in json.loads((tmp_path / "second" / "state.json").read_text())
 
 
 def test_train_fine_tunes_from_a_model(demo_root: Path, one_epoch_run: Path, tmp_path: Path) -> None:

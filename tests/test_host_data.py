@@ -30,6 +30,23 @@ def test_spec_normalizations_cover_the_documented_ranges() -> None:
     assert PreprocessSpec(normalization="0_255").normalize(pixels).ravel().tolist() == pytest.approx([0.0, 255.0])
 
 
+def test_spec_smoothing_is_opencvs_gaussian_blur_and_keeps_shapes() -> None:
+    rng = np.random.default_rng(3)
+    faces = rng.integers(0, 256, (4, 48, 48, 1), dtype=np.uint8)
+    sharp, soft = PreprocessSpec(), PreprocessSpec(smoothing_sigma=0.7)
+    x = soft.normalize(faces)
+    expected = np.stack([cv2.GaussianBlur(f[:, :, 0].astype(np.float32) / 255, (7, 7), 0.7)[:, :, None] for f in faces])
+    np.testing.assert_allclose(x, expected, atol=1e-6)
+    assert x.std() < sharp.normalize(faces).std()  # noise is what a blur removes
+    assert soft.normalize(faces[0]).shape == (48, 48, 1) and soft.normalize(faces[:0]).shape == (0, 48, 48, 1)
+    flat = np.full((1, 48, 48, 1), 77, np.uint8)
+    np.testing.assert_allclose(soft.normalize(flat), sharp.normalize(flat), atol=1e-6)
+    # Symmetric kernel and mirrored edges: flip averaging sees the same pair with or without the blur.
+    np.testing.assert_allclose(soft.normalize(faces[:, :, ::-1]), x[:, :, ::-1], atol=1e-6)
+    color = rng.integers(0, 256, (2, 16, 16, 3), dtype=np.uint8)
+    assert PreprocessSpec(height=16, width=16, channels=3, smoothing_sigma=1.0).normalize(color).shape == (2, 16, 16, 3)
+
+
 def test_spec_converts_color_and_size() -> None:
     bgr = np.zeros((100, 80, 3), np.uint8)
     bgr[:, :, 2] = 200  # pure red in OpenCV's BGR order

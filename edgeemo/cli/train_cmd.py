@@ -41,12 +41,14 @@ __all__ = ["train"]
 @click.option("--seed", type=int, default=0, show_default=True, help="Initialisation, shuffling and augmentation.")
 @click.option("--split-seed", type=int, default=None, help="Seed of the validation carve-out (default: --seed); keep it fixed across teachers and student.")
 @click.option("--limit-per-class", type=int, default=None, help="Use at most this many images per class (quick runs).")
+@click.option("--tune-smoothing/--no-tune-smoothing", default=True, show_default=True,
+              help="After training, choose the inference blur (spec.json's smoothing_sigma) on validation.")
 @click.option("--resume", is_flag=True, help="Continue RUN_DIR from its last checkpoint with its saved config.")
 def train(data_root: Path | None, model_name: str, run_dir: Path, epochs: int, batch_size: int, learning_rate: float, warmup_epochs: int,
           split: str, val_fraction: float, label_map: str | None, input_size: int, color: bool, normalization: str,
           class_weighting: str, label_smoothing: float, no_augment: bool, mixup: float, teachers: tuple[Path, ...],
           distill_weight: float, distill_temperature: float, init_from: str | None, patience: int, seed: int, split_seed: int | None,
-          limit_per_class: int | None, resume: bool) -> None:
+          limit_per_class: int | None, tune_smoothing: bool, resume: bool) -> None:
     """Train a compact emotion CNN; writes best.keras, last.keras, spec.json, history.json, curves.png."""
     from edgeemo.errors import DataError
     from edgeemo.models import ZOO
@@ -66,13 +68,16 @@ def train(data_root: Path | None, model_name: str, run_dir: Path, epochs: int, b
         epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, warmup_epochs=warmup_epochs, label_smoothing=label_smoothing,
         class_weighting=class_weighting, mixup=mixup, teachers=[str(t) for t in teachers],
         distill_weight=distill_weight, distill_temperature=distill_temperature, augment=not no_augment, val_fraction=val_fraction, patience=patience, seed=seed, split_seed=split_seed,  # type: ignore[arg-type]
-        limit_per_class=limit_per_class, init_from=_init_model_path(init_from),
+        limit_per_class=limit_per_class, init_from=_init_model_path(init_from), tune_smoothing=tune_smoothing,
     )
     result = run_training(config, run_dir, resume=resume, verbose=1 if sys.stdout.isatty() else 2)
     out = console()
     out.print(f"best validation accuracy {100 * result.best_val_accuracy:.2f}% after {result.epochs_done} epochs "
               f"({result.seconds_per_epoch:.1f} s/epoch, {result.train_images} train / {result.val_images} validation images, "
               f"{result.skipped_images} unreadable skipped)")
+    if result.val_accuracy_smoothed is not None:
+        out.print(f"inference smoothing: sigma {result.smoothing_sigma:g} px, validation accuracy "
+                  f"{100 * result.val_accuracy_smoothed:.2f}% (written to spec.json)")
     out.print(f"best model: {result.best_model}   curves: {Path(result.run_dir) / 'curves.png'}")
 
 

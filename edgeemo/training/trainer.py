@@ -3,7 +3,8 @@
 RUN_DIR/
   config.json     the TrainConfig (read back by --resume; --teacher/--init-from check their split in it)
   teacher_probs.npy  with --teacher: the teachers' probabilities on the training images (computed once)
-  spec.json       labels + PreprocessSpec: what `edgeemo quantize` reads beside the model
+  spec.json       labels + PreprocessSpec: what `edgeemo quantize` reads beside the model; after
+                  training it carries the inference smoothing chosen on validation
   best.keras      best validation accuracy so far
   last.keras      end of the last finished epoch, with optimizer state (resume point)
   state.json      epochs done, best validation accuracy, seconds per epoch
@@ -62,6 +63,8 @@ class TrainConfig(BaseModel):
     # shuffling, augmentation) but share split_seed can teach one another without leaking.
     split_seed: int | None = None
     patience: int = Field(15, ge=1)
+    # After training, choose PreprocessSpec.smoothing_sigma on validation (edgeemo.evaluation.smoothing).
+    tune_smoothing: bool = True
     seed: int = 0
     limit_per_class: int | None = None
     demo: bool = False
@@ -81,6 +84,9 @@ class TrainResult(BaseModel):
     train_images: int
     val_images: int
     skipped_images: int
+    # The inference smoothing written to spec.json, and best.keras's validation accuracy with it.
+    smoothing_sigma: float = 0.0
+    val_accuracy_smoothed: float | None = None
 
 
 def class_weights(labels: np.ndarray, num_classes: int, mode: str) -> dict[int, float] | None:
@@ -117,8 +123,7 @@ def train(config: TrainConfig, run_dir: str | Path, *, resume: bool = False, ver
         config = config.model_copy(update={"model": initial.name})
     run.mkdir(parents=True, exist_ok=True)
     write_json(run / "config.json", config.model_dump(mode="json"))
-    write_json(run / SPEC_FILE, {"labels": config.class_names, "preprocess": config.preprocess.model_dump(),
-                                   "model": config.model, "demo": config.demo})
+    _write_spec(run, config, config.preprocess)
 
     if data is None:
         data = load_split(config.data, config.split, config.preprocess, class_names=config.class_names,
@@ -199,6 +204,12 @@ def train(config: TrainConfig, run_dir: str | Path, *, resume: bool = False, ver
         )
     if history:
         plot_training_curves(history, f"{config.model} on {Path(config.data).name}", run / "curves.png")
+    sigma, smoothed = config.preprocess.smoothing_sigma, None
+    if config.tune_smoothing and (run / "best.keras").is_file():
+        sigma, accuracy = _tune_smoothing(run, config, data.images[val_idx], data.labels[val_idx])
+        smoothed = accuracy[sigma]
+        state["smoothing_val_accuracy"] = {str(s): a for s, a in accuracy.items()}
+        write_json(state_path, state)
     seconds = state["epoch_seconds"]
     return TrainResult(
         run_dir=str(run),
@@ -209,7 +220,26 @@ def train(config: TrainConfig, run_dir: str | Path, *, resume: bool = False, ver
         train_images=int(len(train_idx)),
         val_images=int(len(val_idx)),
         skipped_images=data.skipped,
+        smoothing_sigma=sigma,
+        val_accuracy_smoothed=smoothed,
     )
+
+
+def _tune_smoothing(run: Path, config: TrainConfig, pixels: np.ndarray,
+                    labels: np.ndarray) -> tuple[float, dict[float, float]]:
+    """Choose best.keras's inference smoothing on validation; spec.json then carries it."""
+    from edgeemo.evaluation.smoothing import choose_smoothing
+    from edgeemo.runtime.keras_rt import KerasRuntime
+
+    with KerasRuntime(run / "best.keras") as runtime:
+        sigma, accuracy = choose_smoothing(runtime, pixels, labels, config.preprocess)
+    _write_spec(run, config, config.preprocess.model_copy(update={"smoothing_sigma": sigma}))
+    return sigma, accuracy
+
+
+def _write_spec(run: Path, config: TrainConfig, spec: PreprocessSpec) -> None:
+    write_json(run / SPEC_FILE, {"labels": config.class_names, "preprocess": spec.model_dump(),
+                                 "model": config.model, "demo": config.demo})
 
 
 def _check_source_models(config: TrainConfig) -> None:
