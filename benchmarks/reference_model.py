@@ -338,8 +338,9 @@ The emotion model edgeemo ships as its embedded default: `edgeemo run` uses it w
 `edgeemo train --model {cfg['model']} --epochs {cfg['epochs']} --batch-size {cfg['batch_size']} --lr {cfg['learning_rate']}
 --label-smoothing {cfg['label_smoothing']} --class-weighting {cfg['class_weighting']} --mixup {cfg['mixup']} --seed {cfg['seed']}{extra_flags}`:
 {lineage}AdamW (weight decay {cfg['weight_decay']}), {cfg['warmup_epochs']} warm-up epochs then cosine decay, random
-flips, shifts, rotations, zoom, brightness and contrast. Best validation accuracy {_pct(info['best_val_accuracy'])}
-(validation, {info['val_images']} images: {_pct(info['val_accuracy_plain'])} single pass, {_pct(info['val_accuracy_flip_average'])} flip-averaged).
+flips, shifts, rotations, zoom, brightness and contrast. Best validation accuracy during training {_pct(info['best_val_accuracy'])}
+(unsmoothed, single pass); with the inference smoothing chosen for each, validation ({info['val_images']} images) scored
+{_pct(info['val_accuracy_plain'])} single pass and {_pct(info['val_accuracy_flip_average'])} flip-averaged.
 The path to this model, run by run, is in `benchmarks/EXPERIMENTS.md`; curves in
 `benchmarks/results/reference-model/training_curves.png`.
 

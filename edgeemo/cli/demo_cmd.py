@@ -104,7 +104,8 @@ def run_reference_model(out: Console, out_dir: Path, step: str = "1/4") -> None:
     with_face = sum(1 for r in records if r["faces"])
     out.print(f"{step} shipped reference model [bold]{manifest.name}[/bold] ({entry.file}"
               + (f", FER-2013 test {100 * accuracy:.1f}%" if accuracy is not None else "")
-              + f", flip averaging {'on' if manifest.flip_average else 'off'}; see MODEL_CARD.md)")
+              + f", flip averaging {'on' if manifest.flip_average else 'off'}"
+              + f", smoothing sigma {manifest.preprocess.smoothing_sigma:g} px; see MODEL_CARD.md)")
     out.print(f"    sample clip {clip} ({frames} frames, a public-domain portrait): a face in {with_face}, "
               f"labels {dict(labels.most_common())}")
     ms = cast("dict[str, float]", stats["stage_ms_mean"])
