@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-import numpy as np
+import json
+from pathlib import Path
 
-from edgeemo.training.distill import soften, teacher_targets
+import numpy as np
+import pytest
+
+from edgeemo.training.distill import soften, teacher_probabilities, teacher_targets
 
 
 def test_soften_keeps_the_ranking_and_flattens() -> None:
@@ -25,3 +29,25 @@ def test_targets_mix_label_and_teacher() -> None:
     # With weight below 0.5 the true class stays the largest target, so class weights still apply to it.
     assert (targets.argmax(1) == labels).all()
     assert np.allclose(teacher_targets(labels, teacher, weight=0.0, temperature=2.0), np.eye(3)[labels])
+
+
+def test_each_teacher_scores_with_its_own_spec(tmp_path: Path) -> None:
+    pytest.importorskip("tensorflow", reason="needs the host extra (tensorflow)")
+    from edgeemo.data.demo import make_demo_images
+    from edgeemo.preprocess import PreprocessSpec
+    from edgeemo.runtime.keras_rt import KerasRuntime
+    from edgeemo.testing import train_tiny_model
+
+    teacher = train_tiny_model(tmp_path / "teacher", epochs=1, per_class=10)
+    sidecar = tmp_path / "teacher" / "spec.json"
+    spec = json.loads(sidecar.read_text())
+    spec["preprocess"]["smoothing_sigma"] = 1.0  # as `edgeemo train` writes it after choosing on validation
+    sidecar.write_text(json.dumps(spec))
+    images = make_demo_images(3, seed=5).images
+    student = PreprocessSpec()
+    probs = teacher_probabilities([str(teacher)], images, student, 7)
+    with KerasRuntime(teacher) as rt:
+        smoothed = rt.predict_proba(PreprocessSpec(smoothing_sigma=1.0).normalize(images), flip_average=True)
+        sharp = rt.predict_proba(student.normalize(images), flip_average=True)
+    np.testing.assert_allclose(probs, smoothed, atol=1e-5)
+    assert not np.allclose(probs, sharp, atol=1e-3)

@@ -5,21 +5,27 @@ each image averaged with its mirror image. Its probabilities, softened by a temp
 mixed with the one-hot label; the student then trains on these soft targets with the same
 augmentation, mixup and loss as any run. Scoring once keeps a CPU run's cost at one teacher
 pass instead of one per epoch; the price is that the teacher sees the un-augmented image.
+Each teacher scores the images as it would at inference: with the preprocessing (normalisation,
+smoothing) of the spec.json its run wrote, when there is one.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 from edgeemo.errors import ModelError
-from edgeemo.preprocess import PreprocessSpec
+from edgeemo.preprocess import SPEC_FILE, PreprocessSpec, load_spec_file
 
 __all__ = ["soften", "teacher_probabilities", "teacher_targets"]
 
 
 def teacher_probabilities(teachers: list[str], images: np.ndarray, spec: PreprocessSpec, num_classes: int,
                           batch_size: int = 512) -> np.ndarray:
-    """Mean flip-averaged probabilities of the teacher models on uint8 `images` (N x K)."""
+    """Mean flip-averaged probabilities of the teacher models on uint8 `images` (N x K).
+
+    spec: the student's; a teacher with a spec.json beside it is fed by its own instead."""
     from edgeemo.runtime.keras_rt import KerasRuntime
 
     total = np.zeros((len(images), num_classes), np.float64)
@@ -28,10 +34,19 @@ def teacher_probabilities(teachers: list[str], images: np.ndarray, spec: Preproc
             if tuple(teacher.input_shape) != tuple(spec.input_shape) or teacher.num_classes != num_classes:
                 raise ModelError(f"expected a teacher taking {spec.input_shape} with {num_classes} outputs, "
                                  f"received {path} taking {teacher.input_shape} with {teacher.num_classes}")
+            own = _own_spec(path, spec)
             for i in range(0, len(images), batch_size):
-                batch = spec.normalize(images[i : i + batch_size])
+                batch = own.normalize(images[i : i + batch_size])
                 total[i : i + batch_size] += teacher.predict_proba(batch, flip_average=True)
     return (total / len(teachers)).astype(np.float32)
+
+
+def _own_spec(teacher: str, student: PreprocessSpec) -> PreprocessSpec:
+    sidecar = Path(teacher).parent / SPEC_FILE
+    if not sidecar.is_file():
+        return student
+    own: PreprocessSpec = load_spec_file(sidecar, strict=False)["preprocess"]
+    return own if own.input_shape == student.input_shape else student
 
 
 def soften(probs: np.ndarray, temperature: float) -> np.ndarray:
