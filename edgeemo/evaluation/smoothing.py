@@ -3,7 +3,7 @@
 Training augmentation resamples every image with bilinear interpolation (rotation, shift, zoom),
 so a model never sees a face as sharp as a camera crop or a test image. Blurring its inputs a
 little at inference brings them back to what it trained on: on FER-2013 a sigma of 0.7 pixels
-lifted validation accuracy by 2-3.5 points for every model tried (benchmarks/EXPERIMENTS.md).
+lifted validation accuracy by 2.5-3.7 points for every model tried (benchmarks/EXPERIMENTS.md).
 The blur is applied in PreprocessSpec.normalize, so every runtime and the device see the same.
 """
 
