@@ -148,11 +148,6 @@ def _timing_pixels(inputs: Any, config: BenchConfig) -> np.ndarray:
     return inputs.images[np.sort(idx)]
 
 
-def _predict_all(rt: Any, spec: PreprocessSpec, images: np.ndarray, chunk: int = 64) -> np.ndarray:
-    out = [rt.predict_proba(spec.normalize(images[i : i + chunk])) for i in range(0, len(images), chunk)]
-    return np.concatenate(out, axis=0)
-
-
 def _reference_for(group: list[Target]) -> Target | None:
     """Keras float first, then fp32 TFLite, then fp32 ONNX."""
     for runtime in ("keras", "litert", "onnxruntime"):
@@ -172,7 +167,7 @@ def _accuracy(targets: list[Target], sets: dict[str, Any], threads: int, say: Ca
         say(f"accuracy: {t.name} on {len(data)} images")
         with open_runtime(t.path, threads=threads) as rt:
             assert t.spec is not None
-            p = _predict_all(rt, t.spec, data.images)
+            p = rt.predict_pixels(data.images, t.spec, batch_size=64)
         probs[t.name] = p
         metrics = classification_metrics(data.labels, p, data.class_names)
         results[t.name] = {"accuracy": metrics["accuracy"], "macro_f1": metrics["macro_f1"],

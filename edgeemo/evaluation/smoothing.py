@@ -34,10 +34,7 @@ def choose_smoothing(
     accuracy: dict[float, float] = {}
     for sigma in sigmas:
         candidate = spec.model_copy(update={"smoothing_sigma": sigma})
-        probs = np.concatenate([
-            runtime.predict_proba(candidate.normalize(pixels[i : i + batch_size]), flip_average=flip_average)
-            for i in range(0, len(pixels), batch_size)
-        ])
+        probs = runtime.predict_pixels(pixels, candidate, flip_average=flip_average, batch_size=batch_size)
         accuracy[sigma] = float((probs.argmax(1) == labels).mean())
     best = max(accuracy.values())
     return next(s for s in sigmas if accuracy[s] == best), accuracy

@@ -5,9 +5,12 @@ from __future__ import annotations
 import abc
 from pathlib import Path
 from types import TracebackType
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from edgeemo.preprocess import PreprocessSpec
 
 __all__ = ["Runtime", "as_probabilities", "with_mirrors"]
 
@@ -52,6 +55,14 @@ class Runtime(abc.ABC):
         n = len(batch)
         probs = as_probabilities(self.predict(with_mirrors(batch)))
         return (probs[:n] + probs[n:]) / 2
+
+    def predict_pixels(self, pixels: np.ndarray, spec: PreprocessSpec, *, flip_average: bool = False,
+                       batch_size: int = 256) -> np.ndarray:
+        """Class probabilities for uint8 NxHxWxC `pixels`, normalised by `spec` one batch at a time
+        (a whole dataset as float32 would be four times its uint8 size)."""
+        probs = [self.predict_proba(spec.normalize(pixels[i : i + batch_size]), flip_average=flip_average)
+                 for i in range(0, len(pixels), batch_size)]
+        return np.concatenate(probs) if probs else np.zeros((0, self.num_classes), np.float32)
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release engine resources; the default has none to release."""

@@ -34,19 +34,14 @@ def teacher_probabilities(teachers: list[str], images: np.ndarray, spec: Preproc
             if tuple(teacher.input_shape) != tuple(spec.input_shape) or teacher.num_classes != num_classes:
                 raise ModelError(f"expected a teacher taking {spec.input_shape} with {num_classes} outputs, "
                                  f"received {path} taking {teacher.input_shape} with {teacher.num_classes}")
-            own = _own_spec(path, spec)
-            for i in range(0, len(images), batch_size):
-                batch = own.normalize(images[i : i + batch_size])
-                total[i : i + batch_size] += teacher.predict_proba(batch, flip_average=True)
+            total += teacher.predict_pixels(images, _own_spec(path, spec), flip_average=True, batch_size=batch_size)
     return (total / len(teachers)).astype(np.float32)
 
 
 def _own_spec(teacher: str, student: PreprocessSpec) -> PreprocessSpec:
+    """The spec.json the teacher's run wrote beside it; the student's when there is none."""
     sidecar = Path(teacher).parent / SPEC_FILE
-    if not sidecar.is_file():
-        return student
-    own: PreprocessSpec = load_spec_file(sidecar, strict=False)["preprocess"]
-    return own if own.input_shape == student.input_shape else student
+    return load_spec_file(sidecar, strict=False)["preprocess"] if sidecar.is_file() else student
 
 
 def soften(probs: np.ndarray, temperature: float) -> np.ndarray:
