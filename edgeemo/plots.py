@@ -10,10 +10,11 @@ import numpy as np
 from edgeemo._lazy import require
 from edgeemo.fileio import atomic_path
 
-__all__ = ["plot_confusion", "plot_training_curves", "save_figure"]
+__all__ = ["plot_confusion", "plot_training_curves", "pyplot", "save_figure"]
 
 
-def _pyplot() -> Any:
+def pyplot() -> Any:
+    """matplotlib.pyplot on the Agg backend (no display needed)."""
     matplotlib = require("matplotlib", "host")
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -24,13 +25,13 @@ def _pyplot() -> Any:
 def save_figure(fig: Any, path: str | Path) -> Path:
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=120, bbox_inches="tight")
-    _pyplot().close(fig)
+    pyplot().close(fig)
     return Path(path)
 
 
 def plot_confusion(confusion: np.ndarray, class_names: list[str], title: str, path: str | Path) -> Path:
     """Row-normalised confusion matrix (rows: true class), with counts in each cell."""
-    plt = _pyplot()
+    plt = pyplot()
     cm = np.asarray(confusion, dtype=np.float64)
     rows = cm.sum(axis=1, keepdims=True)
     norm = np.divide(cm, rows, out=np.zeros_like(cm), where=rows > 0)
@@ -50,7 +51,7 @@ def plot_confusion(confusion: np.ndarray, class_names: list[str], title: str, pa
 
 
 def plot_training_curves(history: dict[str, list[float]], title: str, path: str | Path) -> Path:
-    plt = _pyplot()
+    plt = pyplot()
     fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 3.8))
     epochs = range(1, len(history.get("loss", [])) + 1)
     for key, ax in (("loss", ax_loss), ("accuracy", ax_acc)):
