@@ -157,6 +157,32 @@ def test_train_resume_continues_from_the_last_epoch(demo_root: Path, tmp_path: P
     assert len(json.loads((run / "history.json").read_text())["loss"]) == 2
 
 
+def test_train_in_mixed_bfloat16_saves_a_float32_best_model_and_resumes(demo_root: Path, tmp_path: Path) -> None:
+    import keras
+
+    run = tmp_path / "bf16"
+    code, _, err = _invoke("train", "--data", demo_root, "--model", "mini_xception", "--epochs", "1", "--out", run,
+                           "--batch-size", "32", "--precision", "mixed_bfloat16", "--no-tune-smoothing")
+    assert code == 0, err
+    last, best = keras.models.load_model(run / "last.keras"), keras.models.load_model(run / "best.keras")
+    assert last.name == best.name == "mini_xception"
+    assert {layer.dtype_policy.name for layer in last.layers[1:-1]} == {"mixed_bfloat16"}
+    assert last.layers[-1].dtype_policy.name == "float32"  # the softmax
+    # best.keras is what quantize, evaluate and teachers read: float32 throughout, same weights.
+    assert {layer.dtype_policy.name for layer in best.layers} == {"float32"}
+    for w_best, w_last in zip(best.get_weights(), last.get_weights(), strict=True):
+        np.testing.assert_array_equal(w_best, w_last)
+    faces = np.random.default_rng(0).random((8, 48, 48, 1), dtype=np.float32)
+    np.testing.assert_allclose(best.predict(faces, verbose=0), last.predict(faces, verbose=0), atol=0.02)
+    config = json.loads((run / "config.json").read_text())
+    assert config["precision"] == "mixed_bfloat16"
+    config["epochs"] = 2
+    (run / "config.json").write_text(json.dumps(config))
+    code, _, err = _invoke("train", "--out", run, "--resume")
+    assert code == 0, err
+    assert json.loads((run / "state.json").read_text())["epochs_done"] == 2
+
+
 def test_train_distils_from_a_teacher_run(demo_root: Path, one_epoch_run: Path, tmp_path: Path) -> None:
     teacher = one_epoch_run
     student = tmp_path / "student"

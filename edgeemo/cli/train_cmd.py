@@ -31,12 +31,15 @@ __all__ = ["train"]
 @click.option("--no-augment", is_flag=True, help="Train without augmentation (data that is already varied).")
 @click.option("--mixup", type=float, default=0.0, show_default=True, help="Mixup alpha (0: off).")
 @click.option("--teacher", "teachers", multiple=True, type=click.Path(path_type=Path),
-              help="Distil from this .keras model (repeat for an ensemble); train it with the same --seed and --val-fraction.")
+              help="Distil from this .keras model (repeat for an ensemble); it must have trained with this run's --split-seed and --val-fraction.")
 @click.option("--distill-weight", type=click.FloatRange(0, 1), default=0.5, show_default=True,
               help="Share of the teachers' softened probabilities in the training targets.")
 @click.option("--distill-temperature", type=click.FloatRange(min=0, min_open=True), default=2.0, show_default=True)
 @click.option("--init-from", default=None,
               help="Fine-tune: start from this .keras model, or 'reference' for the shipped FER-2013 model (overrides --model).")
+@click.option("--precision", type=click.Choice(["float32", "mixed_bfloat16"]), default="float32", show_default=True,
+              help="mixed_bfloat16: compute in bfloat16, keep weights and the saved model float32; about 2x faster "
+                   "on CPUs with AVX512_BF16 or AMX and on recent GPUs.")
 @click.option("--patience", type=click.IntRange(1), default=15, show_default=True, help="Early stopping on validation accuracy.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Initialisation, shuffling and augmentation.")
 @click.option("--split-seed", type=int, default=None, help="Seed of the validation carve-out (default: --seed); keep it fixed across teachers and student.")
@@ -47,7 +50,7 @@ __all__ = ["train"]
 def train(data_root: Path | None, model_name: str, run_dir: Path, epochs: int, batch_size: int, learning_rate: float, warmup_epochs: int,
           split: str, val_fraction: float, label_map: str | None, input_size: int, color: bool, normalization: str,
           class_weighting: str, label_smoothing: float, no_augment: bool, mixup: float, teachers: tuple[Path, ...],
-          distill_weight: float, distill_temperature: float, init_from: str | None, patience: int, seed: int, split_seed: int | None,
+          distill_weight: float, distill_temperature: float, init_from: str | None, precision: str, patience: int, seed: int, split_seed: int | None,
           limit_per_class: int | None, tune_smoothing: bool, resume: bool) -> None:
     """Train a compact emotion CNN; writes best.keras, last.keras, spec.json, history.json, curves.png."""
     from edgeemo.errors import DataError
@@ -69,6 +72,7 @@ def train(data_root: Path | None, model_name: str, run_dir: Path, epochs: int, b
         class_weighting=class_weighting, mixup=mixup, teachers=[str(t) for t in teachers],
         distill_weight=distill_weight, distill_temperature=distill_temperature, augment=not no_augment, val_fraction=val_fraction, patience=patience, seed=seed, split_seed=split_seed,  # type: ignore[arg-type]
         limit_per_class=limit_per_class, init_from=_init_model_path(init_from), tune_smoothing=tune_smoothing,
+        precision=precision,  # type: ignore[arg-type]
     )
     result = run_training(config, run_dir, resume=resume, verbose=1 if sys.stdout.isatty() else 2)
     out = console()
