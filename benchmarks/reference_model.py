@@ -275,6 +275,10 @@ def render_card(info: dict[str, Any], results: dict[str, dict[str, Any]], sizes:
         flags.append(f"--distill-weight {cfg['distill_weight']} --distill-temperature {cfg['distill_temperature']}")
     if cfg.get("warmup_epochs", 2) != 2:
         flags.append(f"--warmup-epochs {cfg['warmup_epochs']}")
+    if cfg.get("patience", 15) != 15:
+        flags.append(f"--patience {cfg['patience']}")
+    if cfg.get("precision", "float32") != "float32":
+        flags.append(f"--precision {cfg['precision']}")
     if init_from:
         flags.append(f"--init-from {_in_run(init_from)}")
     extra_flags = "".join(f" {flag}" for flag in flags)
