@@ -38,8 +38,8 @@ __all__ = ["train"]
 @click.option("--init-from", default=None,
               help="Fine-tune: start from this .keras model, or 'reference' for the shipped FER-2013 model (overrides --model).")
 @click.option("--precision", type=click.Choice(["float32", "mixed_bfloat16"]), default="float32", show_default=True,
-              help="mixed_bfloat16: compute in bfloat16, keep weights and the saved model float32; about 2x faster "
-                   "on CPUs with AVX512_BF16 or AMX and on recent GPUs.")
+              help="mixed_bfloat16: compute in bfloat16, keep weights and the saved model float32; faster on CPUs "
+                   "with AVX512_BF16 or AMX and on recent GPUs, slower on CPUs without bfloat16 instructions.")
 @click.option("--patience", type=click.IntRange(1), default=15, show_default=True, help="Early stopping on validation accuracy.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Initialisation, shuffling and augmentation.")
 @click.option("--split-seed", type=int, default=None, help="Seed of the validation carve-out (default: --seed); keep it fixed across teachers and student.")

@@ -66,7 +66,7 @@ class TrainConfig(BaseModel):
     # After training, choose PreprocessSpec.smoothing_sigma on validation (edgeemo.evaluation.smoothing).
     tune_smoothing: bool = True
     # mixed_bfloat16: layers compute in bfloat16 (weights, the softmax and best.keras stay float32);
-    # about twice as fast on CPUs with AVX512_BF16 or AMX and on recent GPUs, slower on others.
+    # faster on CPUs with AVX512_BF16 or AMX (1.2-1.6x measured here) and on recent GPUs, slower on others.
     precision: Literal["float32", "mixed_bfloat16"] = "float32"
     seed: int = 0
     limit_per_class: int | None = None
