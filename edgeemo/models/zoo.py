@@ -88,21 +88,31 @@ def mobilenet(input_shape: tuple[int, int, int], num_classes: int) -> Any:
     return keras.Model(inp, _head(x, num_classes, 0.2), name="mobilenet")
 
 
-def accurate(input_shape: tuple[int, int, int], num_classes: int) -> Any:
-    """VGG-style stacks with BatchNorm (~0.6M parameters): the compact net tuned for accuracy."""
+def _vgg_bn(input_shape: tuple[int, int, int], num_classes: int, name: str, stage_widths: tuple[int, int, int],
+            top: int) -> Any:
+    """VGG-style stacks with BatchNorm: two 3x3 convs per stage, max-pooling, then a 3x3 and a 1x1 conv."""
     keras = _keras()
     k = keras.layers
     inp = keras.Input(input_shape, name="face")
-    x = _conv_bn(inp, 32)
-    x = _conv_bn(x, 32)
-    x = k.MaxPooling2D(2)(x)
-    for filters in (64, 128):
+    x = inp
+    for filters in stage_widths:
         x = _conv_bn(x, filters)
         x = _conv_bn(x, filters)
         x = k.MaxPooling2D(2)(x)
-    x = _conv_bn(x, 256)
-    x = _conv_bn(x, 256, kernel=1)
-    return keras.Model(inp, _head(x, num_classes, 0.3), name="accurate")
+    x = _conv_bn(x, top)
+    x = _conv_bn(x, top, kernel=1)
+    return keras.Model(inp, _head(x, num_classes, 0.3), name=name)
+
+
+def accurate(input_shape: tuple[int, int, int], num_classes: int) -> Any:
+    """~0.65M parameters: the compact net tuned for accuracy (the shipped FER-2013 model)."""
+    return _vgg_bn(input_shape, num_classes, "accurate", (32, 64, 128), 256)
+
+
+def accurate_wide(input_shape: tuple[int, int, int], num_classes: int) -> Any:
+    """~0.96M parameters: `accurate` widened where the maps are small (12x12, 6x6), so it costs
+    only 22% more multiply-adds; int8 with flip averaging stays well under 1 ms on one x86 core."""
+    return _vgg_bn(input_shape, num_classes, "accurate_wide", (32, 64, 160), 320)
 
 
 @dataclass(frozen=True)
@@ -117,7 +127,8 @@ ZOO: dict[str, ZooModel] = {
     for m in (
         ZooModel("mini_xception", mini_xception, "mini-Xception (Arriaga 2017), ~60k params"),
         ZooModel("mobilenet", mobilenet, "MobileNetV2-style inverted residuals, ReLU6"),
-        ZooModel("accurate", accurate, "VGG-style with BatchNorm, ~0.6M params"),
+        ZooModel("accurate", accurate, "VGG-style with BatchNorm, ~0.65M params"),
+        ZooModel("accurate_wide", accurate_wide, "accurate with wider late stages, ~0.96M params"),
     )
 }
 
