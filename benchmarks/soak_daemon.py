@@ -13,7 +13,8 @@ count from /status. After a warm-up it fits a line to RSS over time: the slope (
 the leak rate, next to the growth from the end of the warm-up to the end.
 
 Writes benchmarks/results/soak/<date>-<machine>.json (config, every sample, summary, machine)
-and .png (RSS and fps over time). Exits 1 if the daemon died, processed no frames, a publisher failed or SIGTERM did not stop it cleanly.
+and .png (RSS and fps over time). Exits 1 if the daemon died, processed no frames, a publisher
+failed, or SIGTERM did not stop it cleanly; 2 on bad arguments.
 """
 
 from __future__ import annotations
@@ -65,7 +66,7 @@ def _get_metrics(port: int) -> dict[str, Any] | None:
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/status", timeout=2) as r:
             return json.loads(r.read())["metrics"]
-    except (OSError, urllib.error.URLError, json.JSONDecodeError):
+    except (OSError, urllib.error.URLError, json.JSONDecodeError, KeyError):
         return None
 
 
@@ -222,8 +223,13 @@ def soak(args: argparse.Namespace) -> dict[str, Any]:
         if died is not None:
             raise RuntimeError(f"expected the daemon to keep running, received exit code {died}: "
                                f"{(work / 'daemon.log').read_text()[-2000:]}")
+        if not samples:
+            raise RuntimeError("expected RSS and frame samples from the running daemon, received none")
         daemon.send_signal(signal.SIGTERM)
-        exit_code = daemon.wait(30)
+        try:
+            exit_code: int | None = daemon.wait(30)
+        except subprocess.TimeoutExpired:
+            exit_code = None  # killed below; reported as a failed stop
         rotated = sorted(p.name for p in work.glob("emotions.jsonl*"))
     finally:
         if daemon is not None and daemon.poll() is None:
@@ -261,6 +267,10 @@ def main() -> int:
     args = parser.parse_args()
     if args.minutes <= 0 or args.interval <= 0:
         print(f"expected --minutes and --interval above 0, received {args.minutes} and {args.interval}", file=sys.stderr)
+        return 2
+    if args.bundle and not Path(args.bundle).exists():
+        print(f"expected --bundle to be a bundle folder or .tar.gz, received a path that does not exist: {args.bundle}",
+              file=sys.stderr)
         return 2
 
     try:

@@ -33,11 +33,15 @@ def test_summary_fits_the_leak_rate_after_warm_up():
     assert s["fps_after_warmup"] == pytest.approx(15.0)
 
 
-def test_bad_duration_is_one_line_and_exit_2(tmp_path):
+def test_bad_arguments_are_one_line_and_exit_2(tmp_path):
     proc = subprocess.run([sys.executable, str(SCRIPT), "--minutes", "0", "--out", str(tmp_path)],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines() == ["expected --minutes and --interval above 0, received 0.0 and 2.0"]
+    assert not any(tmp_path.iterdir())
+    proc = subprocess.run([sys.executable, str(SCRIPT), "--bundle", str(tmp_path / "missing"), "--out", str(tmp_path)],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1 and "--bundle" in proc.stderr
     assert not any(tmp_path.iterdir())
 
 
