@@ -139,15 +139,18 @@ def test_models_lists_the_zoo() -> None:
 
 def test_train_resume_continues_from_the_last_epoch(demo_root: Path, tmp_path: Path) -> None:
     run = tmp_path / "run"
-    code, _, err = _invoke("train", "--data", demo_root, "--model", "mini_xception", "--epochs", "1", "--out", run,
-                           "--batch-size", "32")
+    code, stdout, err = _invoke("train", "--data", demo_root, "--model", "mini_xception", "--epochs", "1", "--out", run,
+                                "--batch-size", "32")
     assert code == 0, err
+    assert "inference smoothing: sigma" in stdout and "with flip averaging: validation accuracy" in stdout
     state = json.loads((run / "state.json").read_text())
     assert state["epochs_done"] == 1 and (run / "best.keras").is_file() and (run / "curves.png").is_file()
     # The inference smoothing was chosen on validation and written where quantize reads it.
     sigma = json.loads((run / "spec.json").read_text())["preprocess"]["smoothing_sigma"]
     tried = {float(s): a for s, a in state["smoothing_val_accuracy"].items()}
     assert sigma in tried and tried[sigma] == max(tried.values()) and 0.0 in tried
+    # The flip-averaged grid, which run comparisons use, is recorded beside it.
+    assert set(state["smoothing_val_accuracy_flip_average"]) == set(state["smoothing_val_accuracy"])
     config = json.loads((run / "config.json").read_text())
     config["epochs"] = 2
     (run / "config.json").write_text(json.dumps(config))

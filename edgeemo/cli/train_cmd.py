@@ -82,6 +82,9 @@ def train(data_root: Path | None, model_name: str, run_dir: Path, epochs: int, b
     if result.val_accuracy_smoothed is not None:
         out.print(f"inference smoothing: sigma {result.smoothing_sigma:g} px, validation accuracy "
                   f"{100 * result.val_accuracy_smoothed:.2f}% (written to spec.json)")
+    if result.val_accuracy_flip_averaged is not None:
+        out.print(f"with flip averaging: validation accuracy {100 * result.val_accuracy_flip_averaged:.2f}% "
+                  f"at sigma {result.flip_average_sigma:g} px")
     out.print(f"best model: {result.best_model}   curves: {Path(result.run_dir) / 'curves.png'}")
 
 

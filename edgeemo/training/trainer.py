@@ -90,6 +90,9 @@ class TrainResult(BaseModel):
     # The inference smoothing written to spec.json, and best.keras's validation accuracy with it.
     smoothing_sigma: float = 0.0
     val_accuracy_smoothed: float | None = None
+    # The best of the same grid with flip averaging: what a shipping decision compares.
+    flip_average_sigma: float | None = None
+    val_accuracy_flip_averaged: float | None = None
 
 
 def class_weights(labels: np.ndarray, num_classes: int, mode: str) -> dict[int, float] | None:
@@ -210,11 +213,14 @@ def train(config: TrainConfig, run_dir: str | Path, *, resume: bool = False, ver
         )
     if history:
         plot_training_curves(history, f"{config.model} on {Path(config.data).name}", run / "curves.png")
-    sigma, smoothed = config.preprocess.smoothing_sigma, None
+    sigma, smoothed, flip_sigma, flip_accuracy = config.preprocess.smoothing_sigma, None, None, None
     if config.tune_smoothing and (run / "best.keras").is_file():
-        sigma, accuracy = _tune_smoothing(run, config, data.images[val_idx], data.labels[val_idx])
+        sigma, accuracy, flipped = _tune_smoothing(run, config, data.images[val_idx], data.labels[val_idx])
         smoothed = accuracy[sigma]
+        flip_accuracy = max(flipped.values())
+        flip_sigma = next(s for s in flipped if flipped[s] == flip_accuracy)
         state["smoothing_val_accuracy"] = {str(s): a for s, a in accuracy.items()}
+        state["smoothing_val_accuracy_flip_average"] = {str(s): a for s, a in flipped.items()}
         write_json(state_path, state)
     seconds = state["epoch_seconds"]
     return TrainResult(
@@ -228,19 +234,26 @@ def train(config: TrainConfig, run_dir: str | Path, *, resume: bool = False, ver
         skipped_images=data.skipped,
         smoothing_sigma=sigma,
         val_accuracy_smoothed=smoothed,
+        flip_average_sigma=flip_sigma,
+        val_accuracy_flip_averaged=flip_accuracy,
     )
 
 
 def _tune_smoothing(run: Path, config: TrainConfig, pixels: np.ndarray,
-                    labels: np.ndarray) -> tuple[float, dict[float, float]]:
-    """Choose best.keras's inference smoothing on validation; spec.json then carries it."""
+                    labels: np.ndarray) -> tuple[float, dict[float, float], dict[float, float]]:
+    """Choose best.keras's inference smoothing on validation; spec.json then carries it.
+
+    Also returns the grid scored with flip averaging, so comparing runs by the configuration each
+    would ship as (benchmarks/reference_model.py decides flip averaging) needs no extra pass.
+    """
     from edgeemo.evaluation.smoothing import choose_smoothing
     from edgeemo.runtime.keras_rt import KerasRuntime
 
     with KerasRuntime(run / "best.keras") as runtime:
         sigma, accuracy = choose_smoothing(runtime, pixels, labels, config.preprocess)
+        _, flipped = choose_smoothing(runtime, pixels, labels, config.preprocess, flip_average=True)
     _write_spec(run, config, config.preprocess.model_copy(update={"smoothing_sigma": sigma}))
-    return sigma, accuracy
+    return sigma, accuracy, flipped
 
 
 def _write_spec(run: Path, config: TrainConfig, spec: PreprocessSpec) -> None:
