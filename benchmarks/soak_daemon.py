@@ -70,16 +70,6 @@ def _get_metrics(port: int) -> dict[str, Any] | None:
         return None
 
 
-def _rss_mb(pid: int) -> float | None:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        return None
-    return None
-
-
 def write_clip_video(path: Path, frames: int = 96, fps: float = 15.0) -> Path:
     """The sample clip (a real face that pans, zooms and changes light) as an MP4 file."""
     import cv2
@@ -187,6 +177,7 @@ def plot(samples: list[dict[str, float]], summary: dict[str, Any], title: str, p
 
 def soak(args: argparse.Namespace) -> dict[str, Any]:
     from edgeemo.bench.machine import machine_info
+    from edgeemo.bench.memprobe import proc_status_mb
 
     work = Path(tempfile.mkdtemp(prefix="edgeemo-soak-"))
     broker = None
@@ -211,7 +202,7 @@ def soak(args: argparse.Namespace) -> dict[str, Any]:
         duration = args.minutes * 60
         next_report = 0.0
         while (elapsed := time.monotonic() - start) <= duration and daemon.poll() is None:
-            metrics, rss = _get_metrics(http_port), _rss_mb(daemon.pid)
+            metrics, rss = _get_metrics(http_port), proc_status_mb("VmRSS", daemon.pid)
             if metrics is not None and rss is not None:
                 last = metrics
                 samples.append({"t_s": round(elapsed, 2), "rss_mb": round(rss, 2), "frames": metrics["frames"]})

@@ -17,17 +17,26 @@ import sys
 import time
 from pathlib import Path
 
-__all__ = ["main", "measure_memory"]
+__all__ = ["main", "measure_memory", "proc_status_mb"]
+
+
+def proc_status_mb(field: str, pid: int | str = "self") -> float | None:
+    """A memory line of /proc/PID/status (VmRSS, VmHWM, ...) in MB; None off Linux or once PID is gone."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(f"{field}:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
 
 
 def _peak_rss_mb() -> float:
     # VmHWM belongs to this process image; ru_maxrss survives fork+exec on Linux and would
     # report the (possibly TensorFlow-sized) parent instead.
-    status = Path("/proc/self/status")
-    if status.is_file():
-        for line in status.read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
+    peak_mb = proc_status_mb("VmHWM")
+    if peak_mb is not None:
+        return peak_mb
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     # Linux reports kilobytes, macOS bytes.
     return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024

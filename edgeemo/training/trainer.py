@@ -215,10 +215,8 @@ def train(config: TrainConfig, run_dir: str | Path, *, resume: bool = False, ver
         plot_training_curves(history, f"{config.model} on {Path(config.data).name}", run / "curves.png")
     sigma, smoothed, flip_sigma, flip_accuracy = config.preprocess.smoothing_sigma, None, None, None
     if config.tune_smoothing and (run / "best.keras").is_file():
-        sigma, accuracy, flipped = _tune_smoothing(run, config, data.images[val_idx], data.labels[val_idx])
-        smoothed = accuracy[sigma]
-        flip_accuracy = max(flipped.values())
-        flip_sigma = next(s for s in flipped if flipped[s] == flip_accuracy)
+        sigma, accuracy, flip_sigma, flipped = _tune_smoothing(run, config, data.images[val_idx], data.labels[val_idx])
+        smoothed, flip_accuracy = accuracy[sigma], flipped[flip_sigma]
         state["smoothing_val_accuracy"] = {str(s): a for s, a in accuracy.items()}
         state["smoothing_val_accuracy_flip_average"] = {str(s): a for s, a in flipped.items()}
         write_json(state_path, state)
@@ -240,20 +238,20 @@ def train(config: TrainConfig, run_dir: str | Path, *, resume: bool = False, ver
 
 
 def _tune_smoothing(run: Path, config: TrainConfig, pixels: np.ndarray,
-                    labels: np.ndarray) -> tuple[float, dict[float, float], dict[float, float]]:
+                    labels: np.ndarray) -> tuple[float, dict[float, float], float, dict[float, float]]:
     """Choose best.keras's inference smoothing on validation; spec.json then carries it.
 
-    Also returns the grid scored with flip averaging, so comparing runs by the configuration each
-    would ship as (benchmarks/reference_model.py decides flip averaging) needs no extra pass.
+    Also returns the choice and grid with flip averaging, so comparing runs by the configuration
+    each would ship as (benchmarks/reference_model.py decides flip averaging) needs no extra pass.
     """
     from edgeemo.evaluation.smoothing import choose_smoothing
     from edgeemo.runtime.keras_rt import KerasRuntime
 
     with KerasRuntime(run / "best.keras") as runtime:
         sigma, accuracy = choose_smoothing(runtime, pixels, labels, config.preprocess)
-        _, flipped = choose_smoothing(runtime, pixels, labels, config.preprocess, flip_average=True)
+        flip_sigma, flipped = choose_smoothing(runtime, pixels, labels, config.preprocess, flip_average=True)
     _write_spec(run, config, config.preprocess.model_copy(update={"smoothing_sigma": sigma}))
-    return sigma, accuracy, flipped
+    return sigma, accuracy, flip_sigma, flipped
 
 
 def _write_spec(run: Path, config: TrainConfig, spec: PreprocessSpec) -> None:
