@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     from edgeemo.bundle import DetectorEntry, ModelEntry, write_bundle
     from edgeemo.data import load_split, stratified_split
     from edgeemo.evaluation.report import evaluate_runtimes, write_report
-    from edgeemo.evaluation.smoothing import choose_smoothing
+    from edgeemo.evaluation.smoothing import choose_smoothing_plain_and_flipped
     from edgeemo.export.job import QuantizeJob, run_quantize
     from edgeemo.export.model_io import load_keras_model
     from edgeemo.fileio import atomic_dir, write_json, write_text
@@ -99,8 +99,8 @@ def main(argv: list[str] | None = None) -> int:
             split_seed = config["seed"] if config.get("split_seed") is None else config["split_seed"]
             _, val_idx = stratified_split(train.labels, config["val_fraction"], split_seed)
             pixels_val, y_val = train.images[val_idx], train.labels[val_idx]
-            sigma_plain, by_sigma_plain = choose_smoothing(float_rt, pixels_val, y_val, spec)
-            sigma_flip, by_sigma_flip = choose_smoothing(float_rt, pixels_val, y_val, spec, flip_average=True)
+            (sigma_plain, by_sigma_plain), (sigma_flip, by_sigma_flip) = choose_smoothing_plain_and_flipped(
+                float_rt, pixels_val, y_val, spec)
             del train, pixels_val
         val_plain, val_flip = by_sigma_plain[sigma_plain], by_sigma_flip[sigma_flip]
         flip_average = 100 * (val_flip - val_plain) >= FLIP_MIN_GAIN_PP

@@ -48,3 +48,27 @@ def test_the_least_smoothing_that_reaches_the_best_accuracy_wins() -> None:
     # A model that needs no blur keeps sigma 0.
     sigma, accuracy = choose_smoothing(SharpnessJudge(np.inf), noise, labels, spec)
     assert sigma == 0.0 and set(accuracy.values()) == {1.0}
+
+
+class LeftHalfJudge(SharpnessJudge):
+    """Judges sharpness on the left half only, with a soft score: mirroring changes its answer."""
+
+    def predict(self, batch: np.ndarray) -> np.ndarray:
+        roughness = np.abs(np.diff(batch[:, :, :24], axis=2)).mean(axis=(1, 2, 3))
+        soft = 1.0 / (1.0 + np.exp((roughness - self.limit) * 50))
+        return np.stack([1.0 - soft, soft], axis=1)
+
+
+def test_plain_and_flipped_in_one_go_equal_two_separate_choices() -> None:
+    from edgeemo.evaluation.smoothing import choose_smoothing_plain_and_flipped
+
+    rng = np.random.default_rng(1)
+    pixels = rng.integers(0, 256, (30, 48, 48, 1), dtype=np.uint8)
+    pixels[:15, :, :24] //= 4  # a calm left half on some faces, so mirroring matters
+    labels = rng.integers(0, 2, 30)
+    spec = PreprocessSpec()
+    judge = LeftHalfJudge(0.05)
+    plain, flipped = choose_smoothing_plain_and_flipped(judge, pixels, labels, spec, batch_size=7)
+    assert plain == choose_smoothing(judge, pixels, labels, spec)
+    assert flipped == choose_smoothing(judge, pixels, labels, spec, flip_average=True)
+    assert plain[1] != flipped[1]  # the mirror changed something, so the check above means something

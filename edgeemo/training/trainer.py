@@ -241,15 +241,15 @@ def _tune_smoothing(run: Path, config: TrainConfig, pixels: np.ndarray,
                     labels: np.ndarray) -> tuple[float, dict[float, float], float, dict[float, float]]:
     """Choose best.keras's inference smoothing on validation; spec.json then carries it.
 
-    Also returns the choice and grid with flip averaging, so comparing runs by the configuration
-    each would ship as (benchmarks/reference_model.py decides flip averaging) needs no extra pass.
+    Also returns the choice and grid with flip averaging, so runs can be compared by the
+    configuration each would ship as (benchmarks/reference_model.py decides flip averaging).
     """
-    from edgeemo.evaluation.smoothing import choose_smoothing
+    from edgeemo.evaluation.smoothing import choose_smoothing_plain_and_flipped
     from edgeemo.runtime.keras_rt import KerasRuntime
 
     with KerasRuntime(run / "best.keras") as runtime:
-        sigma, accuracy = choose_smoothing(runtime, pixels, labels, config.preprocess)
-        flip_sigma, flipped = choose_smoothing(runtime, pixels, labels, config.preprocess, flip_average=True)
+        (sigma, accuracy), (flip_sigma, flipped) = choose_smoothing_plain_and_flipped(
+            runtime, pixels, labels, config.preprocess)
     _write_spec(run, config, config.preprocess.model_copy(update={"smoothing_sigma": sigma}))
     return sigma, accuracy, flip_sigma, flipped
 
