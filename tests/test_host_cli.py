@@ -152,12 +152,15 @@ def test_train_resume_continues_from_the_last_epoch(demo_root: Path, tmp_path: P
     # The flip-averaged grid, which run comparisons use, is recorded beside it.
     assert set(state["smoothing_val_accuracy_flip_average"]) == set(state["smoothing_val_accuracy"])
     config = json.loads((run / "config.json").read_text())
+    assert config["warp"] == "single"
+    del config["warp"]  # as runs saved before the option: they resume with the warp they started with
     config["epochs"] = 2
     (run / "config.json").write_text(json.dumps(config))
     code, _, err = _invoke("train", "--out", run, "--resume")
     assert code == 0, err
     assert json.loads((run / "state.json").read_text())["epochs_done"] == 2
     assert len(json.loads((run / "history.json").read_text())["loss"]) == 2
+    assert json.loads((run / "config.json").read_text())["warp"] == "chained"
 
 
 def test_train_in_mixed_bfloat16_saves_a_float32_best_model_and_resumes(demo_root: Path, tmp_path: Path) -> None:

@@ -29,6 +29,9 @@ __all__ = ["train"]
 @click.option("--class-weighting", type=click.Choice(["none", "balanced", "sqrt"]), default="sqrt", show_default=True)
 @click.option("--label-smoothing", type=float, default=0.1, show_default=True)
 @click.option("--no-augment", is_flag=True, help="Train without augmentation (data that is already varied).")
+@click.option("--warp", type=click.Choice(["single", "chained"]), default="single", show_default=True,
+              help="single: flip, rotation, shift and zoom in one bilinear resampling per image; chained: one "
+                   "Keras layer after another (three resamplings, softer images: the reference model's runs).")
 @click.option("--mixup", type=float, default=0.0, show_default=True, help="Mixup alpha (0: off).")
 @click.option("--teacher", "teachers", multiple=True, type=click.Path(path_type=Path),
               help="Distil from this .keras model (repeat for an ensemble); it must have trained with this run's --split-seed and --val-fraction.")
@@ -49,7 +52,7 @@ __all__ = ["train"]
 @click.option("--resume", is_flag=True, help="Continue RUN_DIR from its last checkpoint with its saved config.")
 def train(data_root: Path | None, model_name: str, run_dir: Path, epochs: int, batch_size: int, learning_rate: float, warmup_epochs: int,
           split: str, val_fraction: float, label_map: str | None, input_size: int, color: bool, normalization: str,
-          class_weighting: str, label_smoothing: float, no_augment: bool, mixup: float, teachers: tuple[Path, ...],
+          class_weighting: str, label_smoothing: float, no_augment: bool, warp: str, mixup: float, teachers: tuple[Path, ...],
           distill_weight: float, distill_temperature: float, init_from: str | None, precision: str, patience: int, seed: int, split_seed: int | None,
           limit_per_class: int | None, tune_smoothing: bool, resume: bool) -> None:
     """Train a compact emotion CNN; writes best.keras, last.keras, spec.json, history.json, curves.png."""
@@ -70,7 +73,7 @@ def train(data_root: Path | None, model_name: str, run_dir: Path, epochs: int, b
         preprocess=PreprocessSpec(height=input_size, width=input_size, channels=3 if color else 1, normalization=normalization),  # type: ignore[arg-type]
         epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, warmup_epochs=warmup_epochs, label_smoothing=label_smoothing,
         class_weighting=class_weighting, mixup=mixup, teachers=[str(t) for t in teachers],
-        distill_weight=distill_weight, distill_temperature=distill_temperature, augment=not no_augment, val_fraction=val_fraction, patience=patience, seed=seed, split_seed=split_seed,  # type: ignore[arg-type]
+        distill_weight=distill_weight, distill_temperature=distill_temperature, augment=not no_augment, warp=warp, val_fraction=val_fraction, patience=patience, seed=seed, split_seed=split_seed,  # type: ignore[arg-type]
         limit_per_class=limit_per_class, init_from=_init_model_path(init_from), tune_smoothing=tune_smoothing,
         precision=precision,  # type: ignore[arg-type]
     )

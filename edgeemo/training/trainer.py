@@ -58,6 +58,8 @@ class TrainConfig(BaseModel):
     # then records its architecture), e.g. the shipped FER-2013 model on a user's own faces.
     init_from: str | None = None
     augment: bool = True
+    # How rotation, shift and zoom resample each image (edgeemo.training.augment.Warp).
+    warp: Literal["single", "chained"] = "single"
     val_fraction: float = Field(0.1, gt=0, lt=1)
     # Seed of the train/validation carve-out; None: `seed`. Runs that differ only in `seed` (init,
     # shuffling, augmentation) but share split_seed can teach one another without leaking.
@@ -120,7 +122,9 @@ def train(config: TrainConfig, run_dir: str | Path, *, resume: bool = False, ver
     if resume:
         if not (run / "last.keras").is_file():
             raise InputFileNotFound(f"expected {run / 'last.keras'} to resume from, received a run folder without it")
-        config = TrainConfig.model_validate_json((run / "config.json").read_text())
+        saved = json.loads((run / "config.json").read_text())
+        saved.setdefault("warp", "chained")  # runs from before the option resume as they started
+        config = TrainConfig.model_validate(saved)
         state = json.loads(state_path.read_text())
     _check_source_models(config)
     keras.utils.set_random_seed(config.seed + state["epochs_done"])
@@ -145,7 +149,7 @@ def train(config: TrainConfig, run_dir: str | Path, *, resume: bool = False, ver
         targets = _distill_targets(config, run, data.images[train_idx], targets, num_classes)
     train_ds = make_dataset(data.images[train_idx], targets, num_classes, config.preprocess,
                             batch_size=config.batch_size, training=True, seed=config.seed, mixup=config.mixup,
-                            augment=config.augment)
+                            augment=config.augment, warp=config.warp)
     val_ds = make_dataset(data.images[val_idx], data.labels[val_idx], num_classes, config.preprocess,
                           batch_size=256, training=False)
     steps_per_epoch = max(1, len(train_idx) // config.batch_size)
