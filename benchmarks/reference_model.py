@@ -279,6 +279,8 @@ def render_card(info: dict[str, Any], results: dict[str, dict[str, Any]], sizes:
         flags.append(f"--patience {cfg['patience']}")
     if cfg.get("precision", "float32") != "float32":
         flags.append(f"--precision {cfg['precision']}")
+    if cfg.get("ema") is not None:
+        flags.append(f"--ema {cfg['ema']}")
     if cfg.get("warp", "chained") != "single":  # configs saved before --warp existed trained chained
         flags.append(f"--warp {cfg.get('warp', 'chained')}")
     if init_from:

@@ -189,6 +189,33 @@ def test_train_in_mixed_bfloat16_saves_a_float32_best_model_and_resumes(demo_roo
     assert json.loads((run / "state.json").read_text())["epochs_done"] == 2
 
 
+def test_train_with_weight_averaging_keeps_the_averaged_model_and_resumes(demo_root: Path, tmp_path: Path) -> None:
+    import keras
+
+    run = tmp_path / "ema"
+    code, stdout, err = _invoke("train", "--data", demo_root, "--model", "mini_xception", "--epochs", "1", "--out", run,
+                                "--batch-size", "32", "--ema", "0.9", "--no-tune-smoothing")
+    assert code == 0, err
+    history = json.loads((run / "history.json").read_text())
+    state = json.loads((run / "state.json").read_text())
+    assert state["best_val_accuracy"] == pytest.approx(history["val_accuracy_ema"][0])
+    # last.keras keeps the raw weights and the optimizer's averages; best.keras holds the averages.
+    last, best = keras.models.load_model(run / "last.keras"), keras.models.load_model(run / "best.keras")
+    raw = [v.numpy() for v in last.trainable_variables]
+    last.optimizer.finalize_variable_values(last.trainable_variables)
+    averaged = [v.numpy() for v in last.trainable_variables]
+    assert any(not np.allclose(r, a) for r, a in zip(raw, averaged, strict=True))
+    for w_best, w_avg in zip([v.numpy() for v in best.trainable_variables], averaged, strict=True):
+        np.testing.assert_allclose(w_best, w_avg, atol=1e-6)
+    config = json.loads((run / "config.json").read_text())
+    assert config["ema"] == 0.9
+    config["epochs"] = 2
+    (run / "config.json").write_text(json.dumps(config))
+    code, _, err = _invoke("train", "--out", run, "--resume")
+    assert code == 0, err
+    assert len(json.loads((run / "history.json").read_text())["val_accuracy_ema"]) == 2
+
+
 def test_train_distils_from_a_teacher_run(demo_root: Path, one_epoch_run: Path, tmp_path: Path) -> None:
     teacher = one_epoch_run
     student = tmp_path / "student"

@@ -43,6 +43,9 @@ __all__ = ["train"]
 @click.option("--precision", type=click.Choice(["float32", "mixed_bfloat16"]), default="float32", show_default=True,
               help="mixed_bfloat16: compute in bfloat16, keep weights and the saved model float32; faster on CPUs "
                    "with AVX512_BF16 or AMX and on recent GPUs, slower on CPUs without bfloat16 instructions.")
+@click.option("--ema", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=None,
+              help="Keep an exponential moving average of the weights with this momentum per step (e.g. 0.999); "
+                   "validation, early stopping and best.keras use the averaged weights.")
 @click.option("--patience", type=click.IntRange(1), default=15, show_default=True, help="Early stopping on validation accuracy.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Initialisation, shuffling and augmentation.")
 @click.option("--split-seed", type=int, default=None, help="Seed of the validation carve-out (default: --seed); keep it fixed across teachers and student.")
@@ -53,7 +56,7 @@ __all__ = ["train"]
 def train(data_root: Path | None, model_name: str, run_dir: Path, epochs: int, batch_size: int, learning_rate: float, warmup_epochs: int,
           split: str, val_fraction: float, label_map: str | None, input_size: int, color: bool, normalization: str,
           class_weighting: str, label_smoothing: float, no_augment: bool, warp: str, mixup: float, teachers: tuple[Path, ...],
-          distill_weight: float, distill_temperature: float, init_from: str | None, precision: str, patience: int, seed: int, split_seed: int | None,
+          distill_weight: float, distill_temperature: float, init_from: str | None, precision: str, ema: float | None, patience: int, seed: int, split_seed: int | None,
           limit_per_class: int | None, tune_smoothing: bool, resume: bool) -> None:
     """Train a compact emotion CNN; writes best.keras, last.keras, spec.json, history.json, curves.png."""
     from edgeemo.errors import DataError
@@ -75,7 +78,7 @@ def train(data_root: Path | None, model_name: str, run_dir: Path, epochs: int, b
         class_weighting=class_weighting, mixup=mixup, teachers=[str(t) for t in teachers],
         distill_weight=distill_weight, distill_temperature=distill_temperature, augment=not no_augment, warp=warp, val_fraction=val_fraction, patience=patience, seed=seed, split_seed=split_seed,  # type: ignore[arg-type]
         limit_per_class=limit_per_class, init_from=_init_model_path(init_from), tune_smoothing=tune_smoothing,
-        precision=precision,  # type: ignore[arg-type]
+        precision=precision, ema=ema,  # type: ignore[arg-type]
     )
     result = run_training(config, run_dir, resume=resume, verbose=1 if sys.stdout.isatty() else 2)
     out = console()

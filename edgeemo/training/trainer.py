@@ -65,6 +65,10 @@ class TrainConfig(BaseModel):
     # shuffling, augmentation) but share split_seed can teach one another without leaking.
     split_seed: int | None = None
     patience: int = Field(15, ge=1)
+    # Exponential moving average of the weights, momentum per step (0.999: about the last 1,000 steps).
+    # Validation, early stopping and best.keras then use the averaged weights, which swing less from
+    # epoch to epoch than the raw ones; training itself goes on from the raw weights.
+    ema: float | None = Field(None, gt=0, lt=1)
     # After training, choose PreprocessSpec.smoothing_sigma on validation (edgeemo.evaluation.smoothing).
     tune_smoothing: bool = True
     # mixed_bfloat16: layers compute in bfloat16 (weights, the softmax and best.keras stay float32);
@@ -167,7 +171,8 @@ def train(config: TrainConfig, run_dir: str | Path, *, resume: bool = False, ver
             warmup_target=config.learning_rate if warmup else None, warmup_steps=warmup,
         )
         model.compile(
-            optimizer=keras.optimizers.AdamW(learning_rate=schedule, weight_decay=config.weight_decay),
+            optimizer=keras.optimizers.AdamW(learning_rate=schedule, weight_decay=config.weight_decay,
+                                             use_ema=config.ema is not None, ema_momentum=config.ema or 0.99),
             loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing),
             metrics=["accuracy"],
         )
@@ -183,12 +188,18 @@ def train(config: TrainConfig, run_dir: str | Path, *, resume: bool = False, ver
             self._t0 = time.perf_counter()
 
         def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
-            logs = logs or {}
+            logs = logs if logs is not None else {}
+            raw_weights = None
+            if config.ema is not None:
+                # Score (and keep, if best) the averaged weights; training goes on from the raw ones.
+                raw_weights = [v.numpy() for v in self.model.trainable_variables]
+                self.model.optimizer.finalize_variable_values(self.model.trainable_variables)
+                logs["val_accuracy_ema"] = self.model.evaluate(val_ds, verbose=0, return_dict=True)["accuracy"]
             for key, value in logs.items():
                 history.setdefault(key, []).append(float(value))
             state["epoch_seconds"].append(round(time.perf_counter() - self._t0, 2))
             state["epochs_done"] = epoch + 1
-            val_acc = float(logs.get("val_accuracy", 0.0))
+            val_acc = float(logs.get("val_accuracy_ema" if config.ema is not None else "val_accuracy", 0.0))
             if val_acc > state["best_val_accuracy"]:
                 state["best_val_accuracy"] = val_acc
                 state["best_epoch"] = epoch + 1
@@ -198,6 +209,9 @@ def train(config: TrainConfig, run_dir: str | Path, *, resume: bool = False, ver
                 state["wait"] = 0
             else:
                 state["wait"] = state.get("wait", 0) + 1
+            if raw_weights is not None:
+                for variable, value in zip(self.model.trainable_variables, raw_weights, strict=True):
+                    variable.assign(value)
             with atomic_path(run / "last.keras") as tmp:
                 self.model.save(tmp)
             write_json(run / "history.json", history)
