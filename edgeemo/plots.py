@@ -59,6 +59,8 @@ def plot_training_curves(history: dict[str, list[float]], title: str, path: str 
             ax.plot(epochs, history[key], label=f"train {key}")
         if f"val_{key}" in history:
             ax.plot(epochs, history[f"val_{key}"], label=f"validation {key}")
+        if f"val_{key}_ema" in history:  # edgeemo train --ema
+            ax.plot(epochs, history[f"val_{key}_ema"], label=f"validation {key}, averaged weights")
         ax.set_xlabel("epoch")
         ax.set_title(key)
         ax.grid(alpha=0.3)
