@@ -198,15 +198,17 @@ def test_train_with_weight_averaging_keeps_the_averaged_model_and_resumes(demo_r
     assert code == 0, err
     history = json.loads((run / "history.json").read_text())
     state = json.loads((run / "state.json").read_text())
-    assert state["best_val_accuracy"] == pytest.approx(history["val_accuracy_ema"][0])
-    # last.keras keeps the raw weights and the optimizer's averages; best.keras holds the averages.
+    scores = {"raw": history["val_accuracy"][0], "averaged": history["val_accuracy_ema"][0]}
+    assert state["best_val_accuracy"] == pytest.approx(max(scores.values()))
+    assert scores[state["best_weights"]] == max(scores.values())
+    # last.keras keeps the raw weights and the optimizer's averages; best.keras holds the better set.
     last, best = keras.models.load_model(run / "last.keras"), keras.models.load_model(run / "best.keras")
-    raw = [v.numpy() for v in last.trainable_variables]
+    weights = {"raw": [v.numpy() for v in last.trainable_variables]}
     last.optimizer.finalize_variable_values(last.trainable_variables)
-    averaged = [v.numpy() for v in last.trainable_variables]
-    assert any(not np.allclose(r, a) for r, a in zip(raw, averaged, strict=True))
-    for w_best, w_avg in zip([v.numpy() for v in best.trainable_variables], averaged, strict=True):
-        np.testing.assert_allclose(w_best, w_avg, atol=1e-6)
+    weights["averaged"] = [v.numpy() for v in last.trainable_variables]
+    assert any(not np.allclose(r, a) for r, a in zip(weights["raw"], weights["averaged"], strict=True))
+    for w_best, w_kept in zip([v.numpy() for v in best.trainable_variables], weights[state["best_weights"]], strict=True):
+        np.testing.assert_allclose(w_best, w_kept, atol=1e-6)
     config = json.loads((run / "config.json").read_text())
     assert config["ema"] == 0.9
     config["epochs"] = 2

@@ -45,7 +45,7 @@ __all__ = ["train"]
                    "with AVX512_BF16 or AMX and on recent GPUs, slower on CPUs without bfloat16 instructions.")
 @click.option("--ema", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=None,
               help="Keep an exponential moving average of the weights with this momentum per step (e.g. 0.999); "
-                   "validation, early stopping and best.keras use the averaged weights.")
+                   "each epoch best.keras keeps the better of the raw and the averaged weights on validation.")
 @click.option("--patience", type=click.IntRange(1), default=15, show_default=True, help="Early stopping on validation accuracy.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Initialisation, shuffling and augmentation.")
 @click.option("--split-seed", type=int, default=None, help="Seed of the validation carve-out (default: --seed); keep it fixed across teachers and student.")

@@ -66,8 +66,8 @@ class TrainConfig(BaseModel):
     split_seed: int | None = None
     patience: int = Field(15, ge=1)
     # Exponential moving average of the weights, momentum per step (0.999: about the last 1,000 steps).
-    # Validation, early stopping and best.keras then use the averaged weights, which swing less from
-    # epoch to epoch than the raw ones; training itself goes on from the raw weights.
+    # Each epoch both the raw and the averaged weights are scored on validation; early stopping and
+    # best.keras follow the better of the two. Training itself goes on from the raw weights.
     ema: float | None = Field(None, gt=0, lt=1)
     # After training, choose PreprocessSpec.smoothing_sigma on validation (edgeemo.evaluation.smoothing).
     tune_smoothing: bool = True
@@ -189,29 +189,35 @@ def train(config: TrainConfig, run_dir: str | Path, *, resume: bool = False, ver
 
         def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
             logs = logs if logs is not None else {}
-            raw_weights = None
+            val_acc, raw_weights, keep_average = float(logs.get("val_accuracy", 0.0)), None, False
             if config.ema is not None:
-                # Score (and keep, if best) the averaged weights; training goes on from the raw ones.
+                # Score the averaged weights too. They pair with BatchNorm statistics gathered by the
+                # raw ones, which hurts them while the weights still move fast, so best.keras takes
+                # whichever of the two scores higher. Training goes on from the raw weights.
                 raw_weights = [v.numpy() for v in self.model.trainable_variables]
                 self.model.optimizer.finalize_variable_values(self.model.trainable_variables)
                 logs["val_accuracy_ema"] = self.model.evaluate(val_ds, verbose=0, return_dict=True)["accuracy"]
+                keep_average = logs["val_accuracy_ema"] >= val_acc
+                val_acc = max(val_acc, float(logs["val_accuracy_ema"]))
+                if not keep_average:
+                    _assign(self.model.trainable_variables, raw_weights)
             for key, value in logs.items():
                 history.setdefault(key, []).append(float(value))
             state["epoch_seconds"].append(round(time.perf_counter() - self._t0, 2))
             state["epochs_done"] = epoch + 1
-            val_acc = float(logs.get("val_accuracy_ema" if config.ema is not None else "val_accuracy", 0.0))
             if val_acc > state["best_val_accuracy"]:
                 state["best_val_accuracy"] = val_acc
                 state["best_epoch"] = epoch + 1
+                if config.ema is not None:
+                    state["best_weights"] = "averaged" if keep_average else "raw"
                 best = self.model if config.precision == "float32" else with_compute_dtype(self.model, "float32")
                 with atomic_path(run / "best.keras") as tmp:
                     best.save(tmp)
                 state["wait"] = 0
             else:
                 state["wait"] = state.get("wait", 0) + 1
-            if raw_weights is not None:
-                for variable, value in zip(self.model.trainable_variables, raw_weights, strict=True):
-                    variable.assign(value)
+            if keep_average:
+                _assign(self.model.trainable_variables, raw_weights)
             with atomic_path(run / "last.keras") as tmp:
                 self.model.save(tmp)
             write_json(run / "history.json", history)
@@ -301,6 +307,11 @@ def _check_same_split(model_path: Path, config: TrainConfig) -> None:
     differs = {k: theirs.get(k) for k, v in mine.items() if theirs.get(k) != v}
     if differs:
         raise DataError(f"expected {model_path} trained with this run's validation split {mine}, received {differs}")
+
+
+def _assign(variables: list[Any], values: list[np.ndarray]) -> None:
+    for variable, value in zip(variables, values, strict=True):
+        variable.assign(value)
 
 
 def with_compute_dtype(model: Any, dtype: str) -> Any:
