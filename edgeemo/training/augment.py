@@ -17,7 +17,7 @@ __all__ = ["Warp", "affine_transforms", "make_dataset", "random_warp"]
 #   "chained": Keras's RandomFlip/RandomRotation/RandomTranslation/RandomZoom one after another,
 #              three bilinear resamplings (the runs before "single" existed).
 # Every bilinear resampling softens the face; test faces are never resampled, so the fewer the
-# better. "single" also costs a third of the CPU time.
+# better. "single" also takes less than half the time (benchmarks/augment_speed.py).
 Warp = Literal["single", "chained"]
 
 # Small geometric changes only: faces are already roughly aligned by the detector on the device.
