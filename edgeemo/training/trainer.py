@@ -28,6 +28,7 @@ from edgeemo.errors import DataError, InputFileNotFound, ModelError
 from edgeemo.fileio import atomic_path, write_json
 from edgeemo.labels import FER2013_LABELS
 from edgeemo.preprocess import SPEC_FILE, PreprocessSpec
+from edgeemo.training.augment import Warp
 
 __all__ = ["TrainConfig", "TrainResult", "class_weights", "train", "with_compute_dtype"]
 
@@ -58,8 +59,7 @@ class TrainConfig(BaseModel):
     # then records its architecture), e.g. the shipped FER-2013 model on a user's own faces.
     init_from: str | None = None
     augment: bool = True
-    # How rotation, shift and zoom resample each image (edgeemo.training.augment.Warp).
-    warp: Literal["single", "chained"] = "single"
+    warp: Warp = "single"  # how flip, rotation, shift and zoom resample each image
     val_fraction: float = Field(0.1, gt=0, lt=1)
     # Seed of the train/validation carve-out; None: `seed`. Runs that differ only in `seed` (init,
     # shuffling, augmentation) but share split_seed can teach one another without leaking.
