@@ -302,6 +302,8 @@ def render_card(info: dict[str, Any], results: dict[str, dict[str, Any]], sizes:
                  "resamples every image, so the model learned on slightly soft faces; on validation the blur took accuracy from "
                  f"{_pct(by_sigma['0.0'])} to {_pct(by_sigma[str(sigma)])} ({mode}). It costs about 0.01 ms per face."
                  if sigma > 0 else "No inference smoothing: none gained on validation.")
+    warp = ("one bilinear resampling per face" if cfg.get("warp", "chained") == "single"
+            else "one Keras layer after another: three bilinear resamplings per face")
     return f"""# Model card: edgeemo FER-2013 reference model
 
 The emotion model edgeemo ships as its embedded default: `edgeemo run` uses it when no
@@ -346,7 +348,7 @@ The emotion model edgeemo ships as its embedded default: `edgeemo run` uses it w
 `edgeemo train --model {cfg['model']} --epochs {cfg['epochs']} --batch-size {cfg['batch_size']} --lr {cfg['learning_rate']}
 --label-smoothing {cfg['label_smoothing']} --class-weighting {cfg['class_weighting']} --mixup {cfg['mixup']} --seed {cfg['seed']}{extra_flags}`:
 {lineage}AdamW (weight decay {cfg['weight_decay']}), {cfg['warmup_epochs']} warm-up epochs then cosine decay, random
-flips, shifts, rotations, zoom, brightness and contrast. Best validation accuracy during training {_pct(info['best_val_accuracy'])}
+flips, shifts, rotations and zoom ({warp}), brightness and contrast. Best validation accuracy during training {_pct(info['best_val_accuracy'])}
 (unsmoothed, single pass); with the inference smoothing chosen for each, validation ({info['val_images']} images) scored
 {_pct(info['val_accuracy_plain'])} single pass and {_pct(info['val_accuracy_flip_average'])} flip-averaged.
 The path to this model, run by run, is in `benchmarks/EXPERIMENTS.md`; curves in
