@@ -143,7 +143,10 @@ def test_train_resume_continues_from_the_last_epoch(demo_root: Path, tmp_path: P
                                 "--batch-size", "32")
     assert code == 0, err
     assert "inference smoothing: sigma" in stdout and "with flip averaging: validation accuracy" in stdout
+    assert "BatchNorm statistics re-estimated on" in stdout
     state = json.loads((run / "state.json").read_text())
+    bn = state["batchnorm_reestimation"]
+    assert bn["kept"] == (bn["val_accuracy_after"] > bn["val_accuracy_before"]) and bn["faces"] > 0
     assert state["epochs_done"] == 1 and (run / "best.keras").is_file() and (run / "curves.png").is_file()
     # The inference smoothing was chosen on validation and written where quantize reads it.
     sigma = json.loads((run / "spec.json").read_text())["preprocess"]["smoothing_sigma"]

@@ -52,12 +52,15 @@ __all__ = ["train"]
 @click.option("--limit-per-class", type=int, default=None, help="Use at most this many images per class (quick runs).")
 @click.option("--tune-smoothing/--no-tune-smoothing", default=True, show_default=True,
               help="After training, choose the inference blur (spec.json's smoothing_sigma) on validation.")
+@click.option("--reestimate-bn/--no-reestimate-bn", "reestimate_bn", default=True, show_default=True,
+              help="After training, recompute best.keras's BatchNorm statistics on un-augmented training faces; "
+                   "kept only if validation accuracy rises.")
 @click.option("--resume", is_flag=True, help="Continue RUN_DIR from its last checkpoint with its saved config.")
 def train(data_root: Path | None, model_name: str, run_dir: Path, epochs: int, batch_size: int, learning_rate: float, warmup_epochs: int,
           split: str, val_fraction: float, label_map: str | None, input_size: int, color: bool, normalization: str,
           class_weighting: str, label_smoothing: float, no_augment: bool, warp: str, mixup: float, teachers: tuple[Path, ...],
           distill_weight: float, distill_temperature: float, init_from: str | None, precision: str, ema: float | None, patience: int, seed: int, split_seed: int | None,
-          limit_per_class: int | None, tune_smoothing: bool, resume: bool) -> None:
+          limit_per_class: int | None, tune_smoothing: bool, reestimate_bn: bool, resume: bool) -> None:
     """Train a compact emotion CNN; writes best.keras, last.keras, spec.json, history.json, curves.png."""
     from edgeemo.errors import DataError
     from edgeemo.models import ZOO
@@ -77,7 +80,7 @@ def train(data_root: Path | None, model_name: str, run_dir: Path, epochs: int, b
         epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, warmup_epochs=warmup_epochs, label_smoothing=label_smoothing,
         class_weighting=class_weighting, mixup=mixup, teachers=[str(t) for t in teachers],
         distill_weight=distill_weight, distill_temperature=distill_temperature, augment=not no_augment, warp=warp, val_fraction=val_fraction, patience=patience, seed=seed, split_seed=split_seed,  # type: ignore[arg-type]
-        limit_per_class=limit_per_class, init_from=_init_model_path(init_from), tune_smoothing=tune_smoothing,
+        limit_per_class=limit_per_class, init_from=_init_model_path(init_from), tune_smoothing=tune_smoothing, reestimate_batchnorm=reestimate_bn,
         precision=precision, ema=ema,  # type: ignore[arg-type]
     )
     result = run_training(config, run_dir, resume=resume, verbose=1 if sys.stdout.isatty() else 2)
@@ -85,6 +88,11 @@ def train(data_root: Path | None, model_name: str, run_dir: Path, epochs: int, b
     out.print(f"best validation accuracy {100 * result.best_val_accuracy:.2f}% after {result.epochs_done} epochs "
               f"({result.seconds_per_epoch:.1f} s/epoch, {result.train_images} train / {result.val_images} validation images, "
               f"{result.skipped_images} unreadable skipped)")
+    if result.batchnorm is not None:
+        bn = result.batchnorm
+        out.print(f"BatchNorm statistics re-estimated on {bn['faces']} training faces: validation accuracy "
+                  f"{100 * bn['val_accuracy_before']:.2f}% -> {100 * bn['val_accuracy_after']:.2f}% "
+                  f"({'kept' if bn['kept'] else 'not kept'})")
     if result.val_accuracy_smoothed is not None:
         out.print(f"inference smoothing: sigma {result.smoothing_sigma:g} px, validation accuracy "
                   f"{100 * result.val_accuracy_smoothed:.2f}% (written to spec.json)")

@@ -69,6 +69,9 @@ class TrainConfig(BaseModel):
     # Each epoch both the raw and the averaged weights are scored on validation; early stopping and
     # best.keras follow the better of the two. Training itself goes on from the raw weights.
     ema: float | None = Field(None, gt=0, lt=1)
+    # After training, re-estimate best.keras's BatchNorm statistics on plain training faces and keep
+    # them if validation accuracy rises (edgeemo.training.batchnorm).
+    reestimate_batchnorm: bool = True
     # After training, choose PreprocessSpec.smoothing_sigma on validation (edgeemo.evaluation.smoothing).
     tune_smoothing: bool = True
     # mixed_bfloat16: layers compute in bfloat16 (weights, the softmax and best.keras stay float32);
@@ -99,6 +102,8 @@ class TrainResult(BaseModel):
     # The best of the same grid with flip averaging: what a shipping decision compares.
     flip_average_sigma: float | None = None
     val_accuracy_flip_averaged: float | None = None
+    # The BatchNorm re-estimation: validation accuracy before and after, and whether it was kept.
+    batchnorm: dict[str, Any] | None = None
 
 
 def class_weights(labels: np.ndarray, num_classes: int, mode: str) -> dict[int, float] | None:
@@ -237,6 +242,10 @@ def train(config: TrainConfig, run_dir: str | Path, *, resume: bool = False, ver
         )
     if history:
         plot_training_curves(history, f"{config.model} on {Path(config.data).name}", run / "curves.png")
+    if config.reestimate_batchnorm and (run / "best.keras").is_file():
+        state["batchnorm_reestimation"] = _reestimate_batchnorm(run, config, data.images[train_idx],
+                                                                data.images[val_idx], data.labels[val_idx])
+        write_json(state_path, state)
     sigma, smoothed, flip_sigma, flip_accuracy = config.preprocess.smoothing_sigma, None, None, None
     if config.tune_smoothing and (run / "best.keras").is_file():
         sigma, accuracy, flip_sigma, flipped = _tune_smoothing(run, config, data.images[val_idx], data.labels[val_idx])
@@ -258,7 +267,30 @@ def train(config: TrainConfig, run_dir: str | Path, *, resume: bool = False, ver
         val_accuracy_smoothed=smoothed,
         flip_average_sigma=flip_sigma,
         val_accuracy_flip_averaged=flip_accuracy,
+        batchnorm=state.get("batchnorm_reestimation"),
     )
+
+
+def _reestimate_batchnorm(run: Path, config: TrainConfig, train_pixels: np.ndarray, val_pixels: np.ndarray,
+                          val_labels: np.ndarray) -> dict[str, Any]:
+    """Re-estimate best.keras's BatchNorm statistics on plain training faces; keep them if validation gains."""
+    import keras
+
+    from edgeemo.training.batchnorm import reestimate_batchnorm
+
+    model = keras.models.load_model(run / "best.keras")
+    x_val = config.preprocess.normalize(val_pixels)
+
+    def accuracy() -> float:
+        return float((model.predict(x_val, batch_size=256, verbose=0).argmax(1) == val_labels).mean())
+
+    before = accuracy()
+    faces = reestimate_batchnorm(model, train_pixels, config.preprocess, seed=config.seed)
+    after = accuracy()
+    if after > before:
+        with atomic_path(run / "best.keras") as tmp:
+            model.save(tmp)
+    return {"val_accuracy_before": before, "val_accuracy_after": after, "kept": after > before, "faces": faces}
 
 
 def _tune_smoothing(run: Path, config: TrainConfig, pixels: np.ndarray,
