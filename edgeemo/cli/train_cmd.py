@@ -54,7 +54,7 @@ __all__ = ["train"]
               help="After training, choose the inference blur (spec.json's smoothing_sigma) on validation.")
 @click.option("--reestimate-bn/--no-reestimate-bn", "reestimate_bn", default=True, show_default=True,
               help="After training, recompute best.keras's BatchNorm statistics on un-augmented training faces; "
-                   "kept only if validation accuracy rises.")
+                   "kept only if validation accuracy (at the best inference smoothing) rises.")
 @click.option("--resume", is_flag=True, help="Continue RUN_DIR from its last checkpoint with its saved config.")
 def train(data_root: Path | None, model_name: str, run_dir: Path, epochs: int, batch_size: int, learning_rate: float, warmup_epochs: int,
           split: str, val_fraction: float, label_map: str | None, input_size: int, color: bool, normalization: str,
@@ -90,7 +90,7 @@ def train(data_root: Path | None, model_name: str, run_dir: Path, epochs: int, b
               f"{result.skipped_images} unreadable skipped)")
     if result.batchnorm is not None:
         bn = result.batchnorm
-        out.print(f"BatchNorm statistics re-estimated on {bn['faces']} training faces: validation accuracy "
+        out.print(f"BatchNorm statistics re-estimated on {bn['faces']} training faces: best validation accuracy "
                   f"{100 * bn['val_accuracy_before']:.2f}% -> {100 * bn['val_accuracy_after']:.2f}% "
                   f"({'kept' if bn['kept'] else 'not kept'})")
     if result.val_accuracy_smoothed is not None:

@@ -5,7 +5,8 @@ RUN_DIR/
   teacher_probs.npy  with --teacher: the teachers' probabilities on the training images (computed once)
   spec.json       labels + PreprocessSpec: what `edgeemo quantize` reads beside the model; after
                   training it carries the inference smoothing chosen on validation
-  best.keras      best validation accuracy so far
+  best.keras      best validation accuracy so far; after training, with BatchNorm statistics
+                  re-estimated on plain training faces when that scores higher
   last.keras      end of the last finished epoch, with optimizer state (resume point)
   state.json      epochs done, best validation accuracy, seconds per epoch
   history.json, curves.png
@@ -70,7 +71,7 @@ class TrainConfig(BaseModel):
     # best.keras follow the better of the two. Training itself goes on from the raw weights.
     ema: float | None = Field(None, gt=0, lt=1)
     # After training, re-estimate best.keras's BatchNorm statistics on plain training faces and keep
-    # them if validation accuracy rises (edgeemo.training.batchnorm).
+    # them if validation accuracy (at the best inference smoothing) rises (edgeemo.training.batchnorm).
     reestimate_batchnorm: bool = True
     # After training, choose PreprocessSpec.smoothing_sigma on validation (edgeemo.evaluation.smoothing).
     tune_smoothing: bool = True
@@ -242,16 +243,19 @@ def train(config: TrainConfig, run_dir: str | Path, *, resume: bool = False, ver
         )
     if history:
         plot_training_curves(history, f"{config.model} on {Path(config.data).name}", run / "curves.png")
-    if config.reestimate_batchnorm and (run / "best.keras").is_file():
-        state["batchnorm_reestimation"] = _reestimate_batchnorm(run, config, data.images[train_idx],
-                                                                data.images[val_idx], data.labels[val_idx])
-        write_json(state_path, state)
     sigma, smoothed, flip_sigma, flip_accuracy = config.preprocess.smoothing_sigma, None, None, None
-    if config.tune_smoothing and (run / "best.keras").is_file():
-        sigma, accuracy, flip_sigma, flipped = _tune_smoothing(run, config, data.images[val_idx], data.labels[val_idx])
-        smoothed, flip_accuracy = accuracy[sigma], flipped[flip_sigma]
-        state["smoothing_val_accuracy"] = {str(s): a for s, a in accuracy.items()}
-        state["smoothing_val_accuracy_flip_average"] = {str(s): a for s, a in flipped.items()}
+    if (run / "best.keras").is_file() and (config.tune_smoothing or config.reestimate_batchnorm):
+        val_pixels, val_labels = data.images[val_idx], data.labels[val_idx]
+        grids = _score_smoothing(run / "best.keras", config, val_pixels, val_labels)
+        if config.reestimate_batchnorm:
+            grids, state["batchnorm_reestimation"] = _reestimate_batchnorm(
+                run, config, data.images[train_idx], val_pixels, val_labels, grids)
+        sigma, accuracy, flip_sigma, flipped = grids
+        if config.tune_smoothing:
+            _write_spec(run, config, config.preprocess.model_copy(update={"smoothing_sigma": sigma}))
+            smoothed, flip_accuracy = accuracy[sigma], flipped[flip_sigma]
+            state["smoothing_val_accuracy"] = {str(s): a for s, a in accuracy.items()}
+            state["smoothing_val_accuracy_flip_average"] = {str(s): a for s, a in flipped.items()}
         write_json(state_path, state)
     seconds = state["epoch_seconds"]
     return TrainResult(
@@ -271,43 +275,47 @@ def train(config: TrainConfig, run_dir: str | Path, *, resume: bool = False, ver
     )
 
 
+# (sigma, {sigma: single-pass accuracy}, flip-averaged sigma, {sigma: flip-averaged accuracy}) on validation
+Grids = tuple[float, dict[float, float], float, dict[float, float]]
+
+
+def _score_smoothing(model_path: Path, config: TrainConfig, pixels: np.ndarray, labels: np.ndarray) -> Grids:
+    """The inference smoothing grid on validation (only the spec's sigma with --no-tune-smoothing).
+
+    The flip-averaged grid comes with it, so runs can be compared by the configuration each would
+    ship as (benchmarks/reference_model.py decides flip averaging).
+    """
+    from edgeemo.evaluation.smoothing import SMOOTHING_SIGMAS, choose_smoothing_plain_and_flipped
+    from edgeemo.runtime.keras_rt import KerasRuntime
+
+    sigmas = SMOOTHING_SIGMAS if config.tune_smoothing else (config.preprocess.smoothing_sigma,)
+    with KerasRuntime(model_path) as runtime:
+        (sigma, accuracy), (flip_sigma, flipped) = choose_smoothing_plain_and_flipped(
+            runtime, pixels, labels, config.preprocess, sigmas=sigmas)
+    return sigma, accuracy, flip_sigma, flipped
+
+
 def _reestimate_batchnorm(run: Path, config: TrainConfig, train_pixels: np.ndarray, val_pixels: np.ndarray,
-                          val_labels: np.ndarray) -> dict[str, Any]:
-    """Re-estimate best.keras's BatchNorm statistics on plain training faces; keep them if validation gains."""
+                          val_labels: np.ndarray, grids: Grids) -> tuple[Grids, dict[str, Any]]:
+    """Re-estimate best.keras's BatchNorm statistics on plain training faces. The new statistics
+    replace the old when their best smoothing scores higher on validation: a blur and the
+    re-estimation both answer the soft training faces, and a model keeps whichever works better."""
     import keras
 
     from edgeemo.training.batchnorm import reestimate_batchnorm
 
     model = keras.models.load_model(run / "best.keras")
-    x_val = config.preprocess.normalize(val_pixels)
-
-    def accuracy() -> float:
-        return float((model.predict(x_val, batch_size=256, verbose=0).argmax(1) == val_labels).mean())
-
-    before = accuracy()
     faces = reestimate_batchnorm(model, train_pixels, config.preprocess, seed=config.seed)
-    after = accuracy()
+    candidate = run / "best-reestimated.keras"
+    model.save(candidate)
+    new_grids = _score_smoothing(candidate, config, val_pixels, val_labels)
+    before, after = grids[1][grids[0]], new_grids[1][new_grids[0]]
     if after > before:
-        with atomic_path(run / "best.keras") as tmp:
-            model.save(tmp)
-    return {"val_accuracy_before": before, "val_accuracy_after": after, "kept": after > before, "faces": faces}
-
-
-def _tune_smoothing(run: Path, config: TrainConfig, pixels: np.ndarray,
-                    labels: np.ndarray) -> tuple[float, dict[float, float], float, dict[float, float]]:
-    """Choose best.keras's inference smoothing on validation; spec.json then carries it.
-
-    Also returns the choice and grid with flip averaging, so runs can be compared by the
-    configuration each would ship as (benchmarks/reference_model.py decides flip averaging).
-    """
-    from edgeemo.evaluation.smoothing import choose_smoothing_plain_and_flipped
-    from edgeemo.runtime.keras_rt import KerasRuntime
-
-    with KerasRuntime(run / "best.keras") as runtime:
-        (sigma, accuracy), (flip_sigma, flipped) = choose_smoothing_plain_and_flipped(
-            runtime, pixels, labels, config.preprocess)
-    _write_spec(run, config, config.preprocess.model_copy(update={"smoothing_sigma": sigma}))
-    return sigma, accuracy, flip_sigma, flipped
+        candidate.replace(run / "best.keras")
+    else:
+        candidate.unlink()
+    info = {"val_accuracy_before": before, "val_accuracy_after": after, "kept": after > before, "faces": faces}
+    return (new_grids if after > before else grids), info
 
 
 def _write_spec(run: Path, config: TrainConfig, spec: PreprocessSpec) -> None:
