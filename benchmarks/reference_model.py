@@ -245,7 +245,9 @@ def _pct(x: float) -> str:
 
 def render_card(info: dict[str, Any], results: dict[str, dict[str, Any]], sizes: dict[str, int], labels: list[str],
                 headline: dict[str, Any], float_headline: dict[str, Any]) -> str:
-    cfg = info["train_config"]
+    from edgeemo.training.trainer import saved_config
+
+    cfg = saved_config(info["train_config"])
     flip = info["flip_average"]
     mode = "with flip averaging" if flip else "single pass"
     shipped = "tflite-int8+flip" if flip else "tflite-int8"
@@ -281,8 +283,8 @@ def render_card(info: dict[str, Any], results: dict[str, dict[str, Any]], sizes:
         flags.append(f"--precision {cfg['precision']}")
     if cfg.get("ema") is not None:
         flags.append(f"--ema {cfg['ema']}")
-    if cfg.get("warp", "chained") != "single":  # configs saved before --warp existed trained chained
-        flags.append(f"--warp {cfg.get('warp', 'chained')}")
+    if cfg["warp"] != "single":
+        flags.append(f"--warp {cfg['warp']}")
     if init_from:
         flags.append(f"--init-from {_in_run(init_from)}")
     extra_flags = "".join(f" {flag}" for flag in flags)
@@ -302,7 +304,7 @@ def render_card(info: dict[str, Any], results: dict[str, dict[str, Any]], sizes:
                  "resamples every image, so the model learned on slightly soft faces; on validation the blur took accuracy from "
                  f"{_pct(by_sigma['0.0'])} to {_pct(by_sigma[str(sigma)])} ({mode}). It costs about 0.01 ms per face."
                  if sigma > 0 else "No inference smoothing: none gained on validation.")
-    warp = ("one bilinear resampling per face" if cfg.get("warp", "chained") == "single"
+    warp = ("one bilinear resampling per face" if cfg["warp"] == "single"
             else "one Keras layer after another: three bilinear resamplings per face")
     return f"""# Model card: edgeemo FER-2013 reference model
 

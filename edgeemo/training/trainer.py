@@ -31,7 +31,7 @@ from edgeemo.labels import FER2013_LABELS
 from edgeemo.preprocess import SPEC_FILE, PreprocessSpec
 from edgeemo.training.augment import Warp
 
-__all__ = ["TrainConfig", "TrainResult", "class_weights", "train", "with_compute_dtype"]
+__all__ = ["TrainConfig", "TrainResult", "class_weights", "saved_config", "train", "with_compute_dtype"]
 
 
 class TrainConfig(BaseModel):
@@ -88,6 +88,15 @@ class TrainConfig(BaseModel):
         return self.seed if self.split_seed is None else self.split_seed
 
 
+# Options whose default changed, with the value every run saved before the option existed used.
+LEGACY_DEFAULTS: dict[str, Any] = {"warp": "chained"}
+
+
+def saved_config(saved: dict[str, Any]) -> dict[str, Any]:
+    """A run's config.json as it trained: options it predates get the value it ran with."""
+    return {**LEGACY_DEFAULTS, **saved}
+
+
 class TrainResult(BaseModel):
     run_dir: str
     best_model: str
@@ -132,9 +141,7 @@ def train(config: TrainConfig, run_dir: str | Path, *, resume: bool = False, ver
     if resume:
         if not (run / "last.keras").is_file():
             raise InputFileNotFound(f"expected {run / 'last.keras'} to resume from, received a run folder without it")
-        saved = json.loads((run / "config.json").read_text())
-        saved.setdefault("warp", "chained")  # runs from before the option resume as they started
-        config = TrainConfig.model_validate(saved)
+        config = TrainConfig.model_validate(saved_config(json.loads((run / "config.json").read_text())))
         state = json.loads(state_path.read_text())
     _check_source_models(config)
     keras.utils.set_random_seed(config.seed + state["epochs_done"])
@@ -205,7 +212,7 @@ def train(config: TrainConfig, run_dir: str | Path, *, resume: bool = False, ver
                 logs["val_accuracy_ema"] = self.model.evaluate(val_ds, verbose=0, return_dict=True)["accuracy"]
                 keep_average = logs["val_accuracy_ema"] >= val_acc
                 val_acc = max(val_acc, float(logs["val_accuracy_ema"]))
-                if not keep_average:
+                if not keep_average:  # best.keras, if saved below, takes the raw weights
                     _assign(self.model.trainable_variables, raw_weights)
             for key, value in logs.items():
                 history.setdefault(key, []).append(float(value))
@@ -222,7 +229,7 @@ def train(config: TrainConfig, run_dir: str | Path, *, resume: bool = False, ver
                 state["wait"] = 0
             else:
                 state["wait"] = state.get("wait", 0) + 1
-            if keep_average:
+            if keep_average:  # back to the raw weights to train on
                 _assign(self.model.trainable_variables, raw_weights)
             with atomic_path(run / "last.keras") as tmp:
                 self.model.save(tmp)
@@ -246,10 +253,11 @@ def train(config: TrainConfig, run_dir: str | Path, *, resume: bool = False, ver
     sigma, smoothed, flip_sigma, flip_accuracy = config.preprocess.smoothing_sigma, None, None, None
     if (run / "best.keras").is_file() and (config.tune_smoothing or config.reestimate_batchnorm):
         val_pixels, val_labels = data.images[val_idx], data.labels[val_idx]
-        grids = _score_smoothing(run / "best.keras", config, val_pixels, val_labels)
+        best_model = keras.models.load_model(run / "best.keras")
+        grids = _score_smoothing(run, best_model, config, val_pixels, val_labels)
         if config.reestimate_batchnorm:
             grids, state["batchnorm_reestimation"] = _reestimate_batchnorm(
-                run, config, data.images[train_idx], val_pixels, val_labels, grids)
+                run, best_model, config, data.images[train_idx], val_pixels, val_labels, grids)
         sigma, accuracy, flip_sigma, flipped = grids
         if config.tune_smoothing:
             _write_spec(run, config, config.preprocess.model_copy(update={"smoothing_sigma": sigma}))
@@ -279,7 +287,7 @@ def train(config: TrainConfig, run_dir: str | Path, *, resume: bool = False, ver
 Grids = tuple[float, dict[float, float], float, dict[float, float]]
 
 
-def _score_smoothing(model_path: Path, config: TrainConfig, pixels: np.ndarray, labels: np.ndarray) -> Grids:
+def _score_smoothing(run: Path, model: Any, config: TrainConfig, pixels: np.ndarray, labels: np.ndarray) -> Grids:
     """The inference smoothing grid on validation (only the spec's sigma with --no-tune-smoothing).
 
     The flip-averaged grid comes with it, so runs can be compared by the configuration each would
@@ -289,31 +297,26 @@ def _score_smoothing(model_path: Path, config: TrainConfig, pixels: np.ndarray, 
     from edgeemo.runtime.keras_rt import KerasRuntime
 
     sigmas = SMOOTHING_SIGMAS if config.tune_smoothing else (config.preprocess.smoothing_sigma,)
-    with KerasRuntime(model_path) as runtime:
+    with KerasRuntime(run / "best.keras", model=model) as runtime:
         (sigma, accuracy), (flip_sigma, flipped) = choose_smoothing_plain_and_flipped(
             runtime, pixels, labels, config.preprocess, sigmas=sigmas)
     return sigma, accuracy, flip_sigma, flipped
 
 
-def _reestimate_batchnorm(run: Path, config: TrainConfig, train_pixels: np.ndarray, val_pixels: np.ndarray,
+def _reestimate_batchnorm(run: Path, model: Any, config: TrainConfig, train_pixels: np.ndarray, val_pixels: np.ndarray,
                           val_labels: np.ndarray, grids: Grids) -> tuple[Grids, dict[str, Any]]:
-    """Re-estimate best.keras's BatchNorm statistics on plain training faces. The new statistics
-    replace the old when their best smoothing scores higher on validation: a blur and the
-    re-estimation both answer the soft training faces, and a model keeps whichever works better."""
-    import keras
-
+    """Re-estimate best.keras's BatchNorm statistics (in `model`, changed in place) on plain training
+    faces. The new statistics replace the old in best.keras when their best smoothing scores higher
+    on validation: a blur and the re-estimation both answer the soft training faces, and a model
+    keeps whichever works better."""
     from edgeemo.training.batchnorm import reestimate_batchnorm
 
-    model = keras.models.load_model(run / "best.keras")
     faces = reestimate_batchnorm(model, train_pixels, config.preprocess, seed=config.seed)
-    candidate = run / "best-reestimated.keras"
-    model.save(candidate)
-    new_grids = _score_smoothing(candidate, config, val_pixels, val_labels)
+    new_grids = _score_smoothing(run, model, config, val_pixels, val_labels)
     before, after = grids[1][grids[0]], new_grids[1][new_grids[0]]
     if after > before:
-        candidate.replace(run / "best.keras")
-    else:
-        candidate.unlink()
+        with atomic_path(run / "best.keras") as tmp:
+            model.save(tmp)
     info = {"val_accuracy_before": before, "val_accuracy_after": after, "kept": after > before, "faces": faces}
     return (new_grids if after > before else grids), info
 
