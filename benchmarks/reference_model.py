@@ -306,14 +306,14 @@ def render_card(info: dict[str, Any], results: dict[str, dict[str, Any]], sizes:
                  "resamples every image, so the model learned on slightly soft faces; on validation the blur took accuracy from "
                  f"{_pct(by_sigma['0.0'])} to {_pct(by_sigma[str(sigma)])} ({mode}). It costs about 0.01 ms per face."
                  if sigma > 0 else "No inference smoothing: none gained on validation.")
-    averaging = ""
+    weights_note = ""
     if cfg.get("ema") is not None:
-        averaging = (f"The weights were also averaged (exponential moving average, momentum {cfg['ema']}); every epoch "
+        weights_note = (f"The weights were also averaged (exponential moving average, momentum {cfg['ema']}); every epoch "
                      "scored both the raw and the averaged weights on validation, and the checkpoint is the better of "
                      f"the two ({info.get('best_weights', 'raw')} weights here). ")
     bn = info.get("batchnorm_reestimation")
     if bn:
-        averaging += (f"BatchNorm statistics re-estimated after training on {bn['faces']:,} plain training faces "
+        weights_note += (f"BatchNorm statistics re-estimated after training on {bn['faces']:,} plain training faces "
                       f"{'were kept' if bn['kept'] else 'were not kept'} (validation {_pct(bn['val_accuracy_before'])} "
                       f"before, {_pct(bn['val_accuracy_after'])} after). ")
     warp = ("one bilinear resampling per face" if cfg["warp"] == "single"
@@ -362,7 +362,7 @@ The emotion model edgeemo ships as its embedded default: `edgeemo run` uses it w
 `edgeemo train --model {cfg['model']} --epochs {cfg['epochs']} --batch-size {cfg['batch_size']} --lr {cfg['learning_rate']}
 --label-smoothing {cfg['label_smoothing']} --class-weighting {cfg['class_weighting']} --mixup {cfg['mixup']} --seed {cfg['seed']}{extra_flags}`:
 {lineage}AdamW (weight decay {cfg['weight_decay']}), {cfg['warmup_epochs']} warm-up epochs then cosine decay, random
-flips, shifts, rotations and zoom ({warp}), brightness and contrast. {averaging}Best validation accuracy during training {_pct(info['best_val_accuracy'])}
+flips, shifts, rotations and zoom ({warp}), brightness and contrast. {weights_note}Best validation accuracy during training {_pct(info['best_val_accuracy'])}
 (unsmoothed, single pass); with the inference smoothing chosen for each, validation ({info['val_images']} images) scored
 {_pct(info['val_accuracy_plain'])} single pass and {_pct(info['val_accuracy_flip_average'])} flip-averaged.
 The path to this model, run by run, is in `benchmarks/EXPERIMENTS.md`; curves in
