@@ -29,6 +29,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 RUN_FILES = ("best.keras", "spec.json", "config.json")
 SPLIT_KEYS = ("split", "val_fraction", "split_seed")
+MAX_RUNS = 12
 
 
 def read_split(run: Path) -> dict[str, Any]:
@@ -42,17 +43,20 @@ def read_split(run: Path) -> dict[str, Any]:
 
 def check_runs(runs: list[Path]) -> str | None:
     """One line saying what is wrong with the runs, or None."""
-    if len(runs) < 2:
-        return f"expected at least two run folders, received {len(runs)}"
-    if len(set(runs)) != len(runs):
-        return f"expected distinct run folders, received {' '.join(map(str, runs))}"
+    if not 2 <= len(runs) <= MAX_RUNS:
+        return f"expected 2 to {MAX_RUNS} run folders (every combination is scored), received {len(runs)}"
+    if len({run.name for run in runs}) != len(runs):  # the results name runs by folder name
+        return f"expected run folders with distinct names, received {' '.join(map(str, runs))}"
     for run in runs:
         missing = [name for name in RUN_FILES if not (run / name).is_file()]
         if missing:
             return f"expected an `edgeemo train` folder with {', '.join(RUN_FILES)}, received {run} without {', '.join(missing)}"
-    first = read_split(runs[0])
-    for run in runs[1:]:
-        theirs = read_split(run)
+    try:
+        splits = [read_split(run) for run in runs]
+    except (OSError, ValueError, AttributeError) as exc:
+        return f"expected each run's config.json to hold a JSON object, received {exc}"
+    first = splits[0]
+    for run, theirs in zip(runs[1:], splits[1:], strict=True):
         differs = {k: theirs[k] for k in (*SPLIT_KEYS, "class_names") if theirs[k] != first[k]}
         if differs:
             mine = {k: first[k] for k in differs}

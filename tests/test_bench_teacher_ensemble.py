@@ -62,10 +62,12 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path: Path) -> None:
         (run / "config.json").write_text(json.dumps({"data": str(tmp_path), "split_seed": split_seed}))
         return run
 
-    a, b = fake_run("a", 0), fake_run("b", 1)
+    a, b, broken = fake_run("a", 0), fake_run("b", 1), fake_run("broken", 0)
+    (broken / "config.json").write_text("{half")
     cases = {
-        (a,): "expected at least two run folders, received 1",
+        (a,): "expected 2 to 12 run folders (every combination is scored), received 1",
         (a, tmp_path): f"expected an `edgeemo train` folder with best.keras, spec.json, config.json, received {tmp_path} without",
+        (a, broken): "expected each run's config.json to hold a JSON object, received",
         (a, b): "expected every run to share a's validation split {'split_seed': 0}, received b with {'split_seed': 1}",
     }
     for args, message in cases.items():
