@@ -285,6 +285,8 @@ def render_card(info: dict[str, Any], results: dict[str, dict[str, Any]], sizes:
         flags.append(f"--precision {cfg['precision']}")
     if cfg.get("ema") is not None:
         flags.append(f"--ema {cfg['ema']}")
+    if cfg.get("cutmix", 0.0) > 0:
+        flags.append(f"--cutmix {cfg['cutmix']}")
     if cfg["warp"] != "single":
         flags.append(f"--warp {cfg['warp']}")
     if init_from:

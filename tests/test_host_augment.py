@@ -69,3 +69,30 @@ def test_training_batches_are_warped_and_in_range(warp: str) -> None:
     x_plain, _ = next(iter(make_dataset(faces, labels, 7, spec, batch_size=64, training=True, seed=3, augment=False)))
     plain = np.corrcoef(x_plain.numpy().reshape(64, -1).astype(np.float64), sources)[:64, 64:]
     assert plain.max(axis=1).min() > 0.999
+
+
+@pytest.mark.parametrize("mixup", [0.0, 0.2])
+def test_cutmix_targets_match_the_pixels_each_face_shows(mixup: float) -> None:
+    # Face i is filled with the value i and labelled class i, so every output pixel names the face it
+    # came from: a CutMix target must equal the share of pixels from each face (mixup batches, taken
+    # half the time when both are on, blend values and are recognised by their non-integer pixels).
+    n, size = 16, 24
+    faces = (np.arange(n, dtype=np.uint8) * 10)[:, None, None, None] * np.ones((1, size, size, 1), np.uint8)
+    labels = np.arange(n)
+    spec = PreprocessSpec(normalization="0_255")
+    pipeline = make_dataset(faces, labels, n, spec, batch_size=n, training=True, seed=1, augment=False,
+                            mixup=mixup, cutmix=1.0)
+    batches = {"cutmix": 0, "mixup": 0, "pasted": 0}
+    for _ in range(20):
+        x, y = (t.numpy() for t in next(iter(pipeline)))
+        np.testing.assert_allclose(y.sum(axis=1), 1.0, atol=1e-6)
+        source = x[..., 0] / 10.0
+        if not np.allclose(source, np.round(source)):
+            batches["mixup"] += 1
+            continue
+        batches["cutmix"] += 1
+        shares = np.stack([(np.round(source) == k).mean(axis=(1, 2)) for k in range(n)], axis=1)
+        np.testing.assert_allclose(y, shares, atol=1e-6)
+        batches["pasted"] += int((y.max(axis=1) < 1).any())
+    assert batches["pasted"] >= 1  # boxes really are pasted (an empty box would also match its target)
+    assert (batches["mixup"] > 0) == (mixup > 0) and batches["cutmix"] > 0

@@ -88,10 +88,12 @@ def make_dataset(
     training: bool,
     seed: int = 0,
     mixup: float = 0.0,
+    cutmix: float = 0.0,
     augment: bool = True,
     warp: Warp = "single",
 ) -> Any:
-    """(x, one-hot y) batches; augmented and shuffled when training, optional mixup (alpha).
+    """(x, one-hot y) batches; augmented and shuffled when training, optional mixup and CutMix (alpha each;
+    with both, every batch takes one of the two at random).
 
     labels: class indices (N,), or soft targets (N x num_classes) such as a teacher's.
     """
@@ -116,15 +118,46 @@ def make_dataset(
         return x * scale + offset, target
 
     ds = ds.map(to_model_input, num_parallel_calls=tf.data.AUTOTUNE)
-    if training and mixup > 0:
-        ds = ds.map(lambda x, y: _mixup(tf, x, y, mixup), num_parallel_calls=tf.data.AUTOTUNE)
+    if training and (mixup > 0 or cutmix > 0):
+        ds = ds.map(lambda x, y: _mix_batch(tf, x, y, mixup, cutmix), num_parallel_calls=tf.data.AUTOTUNE)
     return ds.prefetch(tf.data.AUTOTUNE)
 
 
-def _mixup(tf: Any, x: Any, y: Any, alpha: float) -> tuple[Any, Any]:
-    # Beta(alpha, alpha) from two Gammas; one mixing weight per batch keeps it cheap.
+def _mix_batch(tf: Any, x: Any, y: Any, mixup: float, cutmix: float) -> tuple[Any, Any]:
+    if cutmix <= 0:
+        return _mixup(tf, x, y, mixup)
+    if mixup <= 0:
+        return _cutmix(tf, x, y, cutmix)
+    return tf.cond(tf.random.uniform([]) < 0.5, lambda: _mixup(tf, x, y, mixup), lambda: _cutmix(tf, x, y, cutmix))
+
+
+def _beta(tf: Any, alpha: float) -> Any:
+    # Beta(alpha, alpha) from two Gammas; one draw per batch keeps it cheap.
     g1 = tf.random.gamma([], alpha)
     g2 = tf.random.gamma([], alpha)
-    lam = g1 / (g1 + g2)
+    return g1 / (g1 + g2)
+
+
+def _mixup(tf: Any, x: Any, y: Any, alpha: float) -> tuple[Any, Any]:
+    lam = _beta(tf, alpha)
     idx = tf.random.shuffle(tf.range(tf.shape(x)[0]))
     return lam * x + (1 - lam) * tf.gather(x, idx), lam * y + (1 - lam) * tf.gather(y, idx)
+
+
+def _cutmix(tf: Any, x: Any, y: Any, alpha: float) -> tuple[Any, Any]:
+    """Paste a box from another face of the batch into each face; the targets mix by the share of
+    pixels each face shows. One box per batch: area 1 - Beta(alpha, alpha), centre uniform, clipped
+    at the border (so the pasted share is measured, not assumed)."""
+    height, width = x.shape[1], x.shape[2]
+    side = tf.sqrt(1.0 - _beta(tf, alpha))
+    half_h = tf.cast(side * height / 2, tf.int32)
+    half_w = tf.cast(side * width / 2, tf.int32)
+    cy = tf.random.uniform([], 0, height, dtype=tf.int32)
+    cx = tf.random.uniform([], 0, width, dtype=tf.int32)
+    rows, cols = tf.range(height), tf.range(width)
+    in_rows = (rows >= cy - half_h) & (rows < cy + half_h)
+    in_cols = (cols >= cx - half_w) & (cols < cx + half_w)
+    box = tf.cast(in_rows[:, None] & in_cols[None, :], x.dtype)[None, :, :, None]
+    pasted = tf.reduce_mean(box)
+    idx = tf.random.shuffle(tf.range(tf.shape(x)[0]))
+    return x * (1 - box) + tf.gather(x, idx) * box, (1 - pasted) * y + pasted * tf.gather(y, idx)
