@@ -76,15 +76,15 @@ def test_cutmix_targets_match_the_pixels_each_face_shows(mixup: float) -> None:
     # Face i is filled with the value i and labelled class i, so every output pixel names the face it
     # came from: a CutMix target must equal the share of pixels from each face (mixup batches, taken
     # half the time when both are on, blend values and are recognised by their non-integer pixels).
+    # One pass of 20 batches: the random draws advance from batch to batch within one iterator.
     n, size = 16, 24
-    faces = (np.arange(n, dtype=np.uint8) * 10)[:, None, None, None] * np.ones((1, size, size, 1), np.uint8)
-    labels = np.arange(n)
+    labels = np.tile(np.arange(n), 20)
+    faces = (labels.astype(np.uint8) * 10)[:, None, None, None] * np.ones((1, size, size, 1), np.uint8)
     spec = PreprocessSpec(normalization="0_255")
     pipeline = make_dataset(faces, labels, n, spec, batch_size=n, training=True, seed=1, augment=False,
                             mixup=mixup, cutmix=1.0)
     batches = {"cutmix": 0, "mixup": 0, "pasted": 0}
-    for _ in range(20):
-        x, y = (t.numpy() for t in next(iter(pipeline)))
+    for x, y in ((x.numpy(), y.numpy()) for x, y in pipeline):
         np.testing.assert_allclose(y.sum(axis=1), 1.0, atol=1e-6)
         source = x[..., 0] / 10.0
         if not np.allclose(source, np.round(source)):
