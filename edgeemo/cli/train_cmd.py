@@ -31,7 +31,7 @@ __all__ = ["train"]
 @click.option("--no-augment", is_flag=True, help="Train without augmentation (data that is already varied).")
 @click.option("--warp", type=click.Choice(["single", "chained"]), default="single", show_default=True,
               help="single: flip, rotation, shift and zoom in one bilinear resampling per image; chained: one "
-                   "Keras layer after another (three resamplings, softer images: the reference model's runs).")
+                   "Keras layer after another (three resamplings, softer images: the runs before the shipped model).")
 @click.option("--mixup", type=click.FloatRange(0), default=0.0, show_default=True, help="Mixup alpha (0: off).")
 @click.option("--cutmix", type=click.FloatRange(0), default=0.0, show_default=True,
               help="CutMix alpha (0: off): a box from another face, targets mixed by area. With --mixup, each batch takes one.")
