@@ -222,6 +222,37 @@ def test_train_with_weight_averaging_keeps_the_averaged_model_and_resumes(demo_r
     assert len(json.loads((run / "history.json").read_text())["val_accuracy_ema"]) == 2
 
 
+def test_train_with_epoch_weight_averaging_offers_the_average_and_resumes(demo_root: Path, tmp_path: Path) -> None:
+    import keras
+
+    run = tmp_path / "swa"
+    code, stdout, err = _invoke("train", "--data", demo_root, "--model", "mini_xception", "--epochs", "2", "--out", run,
+                                "--batch-size", "32", "--swa-start", "1", "--no-tune-smoothing", "--no-reestimate-bn")
+    assert code == 0, err
+    assert "weight average of 2 epochs (from epoch 1)" in stdout
+    state = json.loads((run / "state.json").read_text())
+    swa = state["swa"]
+    assert swa["epochs"] == 2 and swa["kept"] == (swa["val_accuracy"] > swa["val_accuracy_best_checkpoint"])
+    # best.keras is the average when it scored higher, the best checkpoint otherwise.
+    average, best = keras.models.load_model(run / "swa.keras"), keras.models.load_model(run / "best.keras")
+    same = all(np.array_equal(a, b) for a, b in zip(average.get_weights(), best.get_weights(), strict=True))
+    assert same == swa["kept"] and (state["best_weights"] == "weight average") == swa["kept"]
+    # The average is not the last epoch's weights: it holds epoch 1 too.
+    last = keras.models.load_model(run / "last.keras")
+    assert any(not np.allclose(a, b) for a, b in zip(average.trainable_variables, last.trainable_variables, strict=True))
+    config = json.loads((run / "config.json").read_text())
+    assert config["swa_start"] == 1
+    config["epochs"] = 3
+    (run / "config.json").write_text(json.dumps(config))
+    code, stdout, err = _invoke("train", "--out", run, "--resume")
+    assert code == 0, err
+    assert "weight average of 3 epochs (from epoch 1)" in stdout
+    # An average that would start after the last epoch is refused before anything is written.
+    code, _, err = _invoke("train", "--data", demo_root, "--epochs", "2", "--swa-start", "3", "--out", tmp_path / "late")
+    _assert_one_line_error(code, err, "--swa-start", "received 3")
+    assert not (tmp_path / "late").exists()
+
+
 def test_train_distils_from_a_teacher_run(demo_root: Path, one_epoch_run: Path, tmp_path: Path) -> None:
     teacher = one_epoch_run
     student = tmp_path / "student"

@@ -48,6 +48,9 @@ __all__ = ["train"]
 @click.option("--ema", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=None,
               help="Keep an exponential moving average of the weights with this momentum per step (e.g. 0.999); "
                    "each epoch best.keras keeps the better of the raw and the averaged weights on validation.")
+@click.option("--swa-start", type=click.IntRange(1), default=None,
+              help="Stochastic weight averaging: from this epoch on, average the weights at the end of every epoch; "
+                   "after training, the average (BatchNorm statistics re-estimated) replaces best.keras if it scores higher on validation.")
 @click.option("--patience", type=click.IntRange(1), default=15, show_default=True, help="Early stopping on validation accuracy.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Initialisation, shuffling and augmentation.")
 @click.option("--split-seed", type=int, default=None, help="Seed of the validation carve-out (default: --seed); keep it fixed across teachers and student.")
@@ -61,7 +64,7 @@ __all__ = ["train"]
 def train(data_root: Path | None, model_name: str, run_dir: Path, epochs: int, batch_size: int, learning_rate: float, warmup_epochs: int,
           split: str, val_fraction: float, label_map: str | None, input_size: int, color: bool, normalization: str,
           class_weighting: str, label_smoothing: float, no_augment: bool, warp: str, mixup: float, cutmix: float, teachers: tuple[Path, ...],
-          distill_weight: float, distill_temperature: float, init_from: str | None, precision: str, ema: float | None, patience: int, seed: int, split_seed: int | None,
+          distill_weight: float, distill_temperature: float, init_from: str | None, precision: str, ema: float | None, swa_start: int | None, patience: int, seed: int, split_seed: int | None,
           limit_per_class: int | None, tune_smoothing: bool, reestimate_bn: bool, resume: bool) -> None:
     """Train a compact emotion CNN; writes best.keras, last.keras, spec.json, history.json, curves.png."""
     from edgeemo.errors import DataError
@@ -83,7 +86,7 @@ def train(data_root: Path | None, model_name: str, run_dir: Path, epochs: int, b
         class_weighting=class_weighting, mixup=mixup, cutmix=cutmix, teachers=[str(t) for t in teachers],
         distill_weight=distill_weight, distill_temperature=distill_temperature, augment=not no_augment, warp=warp, val_fraction=val_fraction, patience=patience, seed=seed, split_seed=split_seed,  # type: ignore[arg-type]
         limit_per_class=limit_per_class, init_from=_init_model_path(init_from), tune_smoothing=tune_smoothing, reestimate_batchnorm=reestimate_bn,
-        precision=precision, ema=ema,  # type: ignore[arg-type]
+        precision=precision, ema=ema, swa_start=swa_start,  # type: ignore[arg-type]
     )
     result = run_training(config, run_dir, resume=resume, verbose=1 if sys.stdout.isatty() else 2)
     out = console()
@@ -95,6 +98,11 @@ def train(data_root: Path | None, model_name: str, run_dir: Path, epochs: int, b
         out.print(f"BatchNorm statistics re-estimated on {bn['faces']} training faces: best validation accuracy "
                   f"{100 * bn['val_accuracy_before']:.2f}% -> {100 * bn['val_accuracy_after']:.2f}% "
                   f"({'kept' if bn['kept'] else 'not kept'})")
+    if result.swa is not None:
+        avg = result.swa
+        out.print(f"weight average of {avg['epochs']} epochs (from epoch {avg['first_epoch']}): validation accuracy "
+                  f"{100 * avg['val_accuracy']:.2f}% against {100 * avg['val_accuracy_best_checkpoint']:.2f}% for the best "
+                  f"checkpoint ({'kept as best.keras' if avg['kept'] else 'not kept; swa.keras holds it'})")
     if result.val_accuracy_smoothed is not None:
         out.print(f"inference smoothing: sigma {result.smoothing_sigma:g} px, validation accuracy "
                   f"{100 * result.val_accuracy_smoothed:.2f}% (written to spec.json)")

@@ -8,6 +8,8 @@ RUN_DIR/
   best.keras      best validation accuracy so far; after training, with BatchNorm statistics
                   re-estimated on plain training faces when that scores higher
   last.keras      end of the last finished epoch, with optimizer state (resume point)
+  swa.npz, swa.keras  with --swa-start: the running mean of the weights (resume point) and, after
+                  training, the averaged model with re-estimated BatchNorm statistics
   state.json      epochs done, best validation accuracy, seconds per epoch
   history.json, curves.png
 """
@@ -25,11 +27,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from edgeemo._lazy import require_tensorflow
 from edgeemo.data import LabeledImages, load_split, parse_label_mapping, stratified_split
-from edgeemo.errors import DataError, InputFileNotFound, ModelError
+from edgeemo.errors import ConfigError, DataError, InputFileNotFound, ModelError
 from edgeemo.fileio import atomic_path, write_json
 from edgeemo.labels import FER2013_LABELS
 from edgeemo.preprocess import SPEC_FILE, PreprocessSpec
 from edgeemo.training.augment import Warp
+from edgeemo.training.weight_average import WeightAverage
 
 __all__ = ["TrainConfig", "TrainResult", "class_weights", "saved_config", "train", "with_compute_dtype"]
 
@@ -71,6 +74,10 @@ class TrainConfig(BaseModel):
     # Each epoch both the raw and the averaged weights are scored on validation; early stopping and
     # best.keras follow the better of the two. Training itself goes on from the raw weights.
     ema: float | None = Field(None, gt=0, lt=1)
+    # Stochastic weight averaging: from this epoch on, the raw weights at the end of every epoch are
+    # averaged (edgeemo.training.weight_average). After training the average, with re-estimated
+    # BatchNorm statistics, replaces best.keras when it scores higher on validation.
+    swa_start: int | None = Field(None, ge=1)
     # After training, re-estimate best.keras's BatchNorm statistics on plain training faces and keep
     # them if validation accuracy (at the best inference smoothing) rises (edgeemo.training.batchnorm).
     reestimate_batchnorm: bool = True
@@ -115,6 +122,8 @@ class TrainResult(BaseModel):
     val_accuracy_flip_averaged: float | None = None
     # The BatchNorm re-estimation: validation accuracy before and after, and whether it was kept.
     batchnorm: dict[str, Any] | None = None
+    # The weight average (--swa-start): epochs averaged, validation accuracy against best.keras, kept.
+    swa: dict[str, Any] | None = None
 
 
 def class_weights(labels: np.ndarray, num_classes: int, mode: str) -> dict[int, float] | None:
@@ -145,6 +154,8 @@ def train(config: TrainConfig, run_dir: str | Path, *, resume: bool = False, ver
         config = TrainConfig.model_validate(saved_config(json.loads((run / "config.json").read_text())))
         state = json.loads(state_path.read_text())
     _check_source_models(config)
+    if config.swa_start is not None and config.swa_start > config.epochs:
+        raise ConfigError(f"expected --swa-start at most --epochs ({config.epochs}), received {config.swa_start}")
     keras.utils.set_random_seed(config.seed + state["epochs_done"])
     initial = _initial_model(config) if config.init_from and not resume else None
     if initial is not None:
@@ -192,6 +203,7 @@ def train(config: TrainConfig, run_dir: str | Path, *, resume: bool = False, ver
         )
 
     history: dict[str, list[float]] = {}
+    swa = WeightAverage(run / "swa.npz") if config.swa_start is not None else None
     if (run / "history.json").is_file() and resume:
         history = json.loads((run / "history.json").read_text())
 
@@ -232,6 +244,8 @@ def train(config: TrainConfig, run_dir: str | Path, *, resume: bool = False, ver
                 state["wait"] = state.get("wait", 0) + 1
             if keep_average:  # back to the raw weights to train on
                 _assign(self.model.trainable_variables, raw_weights)
+            if swa is not None and config.swa_start is not None and epoch + 1 >= config.swa_start:
+                swa.add(self.model.trainable_variables, epoch + 1)  # before last.keras: a kill in between repeats the epoch
             with atomic_path(run / "last.keras") as tmp:
                 self.model.save(tmp)
             write_json(run / "history.json", history)
@@ -252,13 +266,19 @@ def train(config: TrainConfig, run_dir: str | Path, *, resume: bool = False, ver
     if history:
         plot_training_curves(history, f"{config.model} on {Path(config.data).name}", run / "curves.png")
     sigma, smoothed, flip_sigma, flip_accuracy = config.preprocess.smoothing_sigma, None, None, None
-    if (run / "best.keras").is_file() and (config.tune_smoothing or config.reestimate_batchnorm):
+    if (run / "best.keras").is_file() and (config.tune_smoothing or config.reestimate_batchnorm or swa is not None):
         val_pixels, val_labels = data.images[val_idx], data.labels[val_idx]
         best_model = keras.models.load_model(run / "best.keras")
         grids = _score_smoothing(run, best_model, config, val_pixels, val_labels)
         if config.reestimate_batchnorm:
             grids, state["batchnorm_reestimation"] = _reestimate_batchnorm(
                 run, best_model, config, data.images[train_idx], val_pixels, val_labels, grids)
+        # Once per average: on a later --resume of the finished run, best.keras may already be it.
+        if swa is not None and swa.count and state.get("swa", {}).get("epochs") != swa.count:
+            grids, state["swa"] = _weight_average_candidate(
+                run, swa, config, data.images[train_idx], val_pixels, val_labels, grids)
+            if state["swa"]["kept"]:
+                state["best_weights"] = "weight average"
         sigma, accuracy, flip_sigma, flipped = grids
         if config.tune_smoothing:
             _write_spec(run, config, config.preprocess.model_copy(update={"smoothing_sigma": sigma}))
@@ -281,6 +301,7 @@ def train(config: TrainConfig, run_dir: str | Path, *, resume: bool = False, ver
         flip_average_sigma=flip_sigma,
         val_accuracy_flip_averaged=flip_accuracy,
         batchnorm=state.get("batchnorm_reestimation"),
+        swa=state.get("swa"),
     )
 
 
@@ -319,6 +340,30 @@ def _reestimate_batchnorm(run: Path, model: Any, config: TrainConfig, train_pixe
         with atomic_path(run / "best.keras") as tmp:
             model.save(tmp)
     info = {"val_accuracy_before": before, "val_accuracy_after": after, "kept": after > before, "faces": faces}
+    return (new_grids if after > before else grids), info
+
+
+def _weight_average_candidate(run: Path, swa: WeightAverage, config: TrainConfig, train_pixels: np.ndarray,
+                              val_pixels: np.ndarray, val_labels: np.ndarray, grids: Grids) -> tuple[Grids, dict[str, Any]]:
+    """best.keras's architecture with the averaged weights and BatchNorm statistics re-estimated for
+    them (they never produced any), saved as swa.keras; it replaces best.keras when its best
+    smoothing scores higher on validation than best.keras's does."""
+    import keras
+
+    from edgeemo.training.batchnorm import reestimate_batchnorm
+
+    model = keras.models.load_model(run / "best.keras")
+    swa.assign_to(model.trainable_variables)
+    reestimate_batchnorm(model, train_pixels, config.preprocess, seed=config.seed)
+    with atomic_path(run / "swa.keras") as tmp:
+        model.save(tmp)
+    new_grids = _score_smoothing(run, model, config, val_pixels, val_labels)
+    before, after = grids[1][grids[0]], new_grids[1][new_grids[0]]
+    if after > before:
+        with atomic_path(run / "best.keras") as tmp:
+            model.save(tmp)
+    info = {"epochs": swa.count, "first_epoch": config.swa_start, "val_accuracy_best_checkpoint": before,
+            "val_accuracy": after, "kept": after > before}
     return (new_grids if after > before else grids), info
 
 
