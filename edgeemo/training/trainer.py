@@ -334,13 +334,8 @@ def _reestimate_batchnorm(run: Path, model: Any, config: TrainConfig, train_pixe
     from edgeemo.training.batchnorm import reestimate_batchnorm
 
     faces = reestimate_batchnorm(model, train_pixels, config.preprocess, seed=config.seed)
-    new_grids = _score_smoothing(run, model, config, val_pixels, val_labels)
-    before, after = grids[1][grids[0]], new_grids[1][new_grids[0]]
-    if after > before:
-        with atomic_path(run / "best.keras") as tmp:
-            model.save(tmp)
-    info = {"val_accuracy_before": before, "val_accuracy_after": after, "kept": after > before, "faces": faces}
-    return (new_grids if after > before else grids), info
+    grids, before, after = _replace_best_if_higher(run, model, config, val_pixels, val_labels, grids)
+    return grids, {"val_accuracy_before": before, "val_accuracy_after": after, "kept": after > before, "faces": faces}
 
 
 def _weight_average_candidate(run: Path, swa: WeightAverage, config: TrainConfig, train_pixels: np.ndarray,
@@ -357,14 +352,21 @@ def _weight_average_candidate(run: Path, swa: WeightAverage, config: TrainConfig
     reestimate_batchnorm(model, train_pixels, config.preprocess, seed=config.seed)
     with atomic_path(run / "swa.keras") as tmp:
         model.save(tmp)
+    grids, before, after = _replace_best_if_higher(run, model, config, val_pixels, val_labels, grids)
+    return grids, {"epochs": swa.count, "first_epoch": config.swa_start, "val_accuracy_best_checkpoint": before,
+                   "val_accuracy": after, "kept": after > before}
+
+
+def _replace_best_if_higher(run: Path, model: Any, config: TrainConfig, val_pixels: np.ndarray, val_labels: np.ndarray,
+                            grids: Grids) -> tuple[Grids, float, float]:
+    """Score `model`'s smoothing grid on validation; it replaces best.keras when its best single-pass
+    accuracy beats that of `grids` (best.keras's). Returns the grids now in force, and both accuracies."""
     new_grids = _score_smoothing(run, model, config, val_pixels, val_labels)
     before, after = grids[1][grids[0]], new_grids[1][new_grids[0]]
     if after > before:
         with atomic_path(run / "best.keras") as tmp:
             model.save(tmp)
-    info = {"epochs": swa.count, "first_epoch": config.swa_start, "val_accuracy_best_checkpoint": before,
-            "val_accuracy": after, "kept": after > before}
-    return (new_grids if after > before else grids), info
+    return (new_grids if after > before else grids), before, after
 
 
 def _write_spec(run: Path, config: TrainConfig, spec: PreprocessSpec) -> None:
