@@ -150,6 +150,7 @@ def main(argv: list[str] | None = None) -> int:
             "best_val_accuracy": state["best_val_accuracy"],
             "best_weights": state.get("best_weights", "raw"),
             "batchnorm_reestimation": state.get("batchnorm_reestimation"),
+            "weight_average": state.get("swa"),
             "val_images": int(len(y_val)),
             "val_accuracy_plain": val_plain,
             "val_accuracy_flip_average": val_flip,
@@ -285,6 +286,8 @@ def render_card(info: dict[str, Any], results: dict[str, dict[str, Any]], sizes:
         flags.append(f"--precision {cfg['precision']}")
     if cfg.get("ema") is not None:
         flags.append(f"--ema {cfg['ema']}")
+    if cfg.get("swa_start") is not None:
+        flags.append(f"--swa-start {cfg['swa_start']}")
     if cfg.get("cutmix", 0.0) > 0:
         flags.append(f"--cutmix {cfg['cutmix']}")
     if cfg["warp"] != "single":
@@ -318,6 +321,11 @@ def render_card(info: dict[str, Any], results: dict[str, dict[str, Any]], sizes:
         weights_note += (f"BatchNorm statistics re-estimated after training on {bn['faces']:,} plain training faces "
                       f"{'were kept' if bn['kept'] else 'were not kept'} (validation {_pct(bn['val_accuracy_before'])} "
                       f"before, {_pct(bn['val_accuracy_after'])} after). ")
+    swa = info.get("weight_average")
+    if swa:
+        weights_note += (f"The mean of the weights at the end of epochs {swa['first_epoch']}-{info['epochs_done']} (stochastic weight "
+                         f"averaging, BatchNorm statistics re-estimated) {'replaced' if swa['kept'] else 'did not replace'} "
+                         f"the best checkpoint (validation {_pct(swa['val_accuracy'])} against {_pct(swa['val_accuracy_best_checkpoint'])}). ")
     warp = ("one bilinear resampling per face" if cfg["warp"] == "single"
             else "one Keras layer after another: three bilinear resamplings per face")
     return f"""# Model card: edgeemo FER-2013 reference model

@@ -5,23 +5,42 @@ from __future__ import annotations
 import importlib.util
 import json
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 
 
-def test_model_card_renders_from_the_shipped_report() -> None:
+def _shipped_report() -> tuple[dict[str, Any], dict[str, Any]]:
+    report = json.loads((REPO / "benchmarks" / "results" / "reference-model" / "report.json").read_text())
+    return report["reference_model"], report["artifacts"]
+
+
+def _render(info: dict[str, Any], results: dict[str, Any]) -> str:
     spec = importlib.util.spec_from_file_location("reference_model", REPO / "benchmarks" / "reference_model.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    report = json.loads((REPO / "benchmarks" / "results" / "reference-model" / "report.json").read_text())
-    info, results = report["reference_model"], report["artifacts"]
     variant = "+flip" if info["flip_average"] else ""
-    # File sizes are not in the report (only the int8 files ship); every other line must match.
-    rendered = module.render_card(info, results, {key: 0 for key in results if not key.startswith("keras")}, info["labels"],
-                                  results[f"tflite-int8{variant}"], results[f"keras-float{variant}"])
+    # File sizes are not in the report (only the int8 files ship).
+    return module.render_card(info, results, {key: 0 for key in results if not key.startswith("keras")}, info["labels"],
+                              results[f"tflite-int8{variant}"], results[f"keras-float{variant}"])
+
+
+def test_model_card_renders_from_the_shipped_report() -> None:
+    rendered = _render(*_shipped_report())
     card = (REPO / "MODEL_CARD.md").read_text()
 
     def without_sizes(text: str) -> list[str]:
         return [line for line in text.splitlines() if " KB" not in line]
 
-    assert without_sizes(rendered) == without_sizes(card)
+    assert without_sizes(rendered) == without_sizes(card)  # every line but the sizes must match
+
+
+def test_model_card_names_the_weight_average() -> None:
+    info, results = _shipped_report()
+    info = {**info, "train_config": {**info["train_config"], "swa_start": 91},
+            "weight_average": {"epochs": 30, "first_epoch": 91, "val_accuracy": 0.7012, "val_accuracy_best_checkpoint": 0.6990,
+                               "kept": True}}
+    rendered = _render(info, results)
+    assert "--swa-start 91" in rendered
+    assert f"epochs 91-{info['epochs_done']} (stochastic weight averaging" in rendered
+    assert "replaced the best checkpoint (validation 70.1% against 69.9%)" in rendered
