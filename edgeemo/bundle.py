@@ -13,7 +13,7 @@ import shutil
 import tarfile
 import tempfile
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -33,7 +33,7 @@ __all__ = [
     "write_bundle",
 ]
 
-BUNDLE_FORMAT = "edgeemo-bundle/1"
+BUNDLE_FORMAT: Final = "edgeemo-bundle/1"
 MANIFEST = "manifest.json"
 
 

@@ -17,8 +17,10 @@ else:  # pragma: no cover
 
 __all__ = ["FORMATS", "PRECISIONS", "Recipe", "list_targets", "load_recipe"]
 
-FORMATS = ("tflite", "onnx")
-PRECISIONS = ("fp32", "fp16", "dynamic", "int8")
+Format = Literal["tflite", "onnx"]
+Precision = Literal["fp32", "fp16", "dynamic", "int8"]
+FORMATS: tuple[Format, ...] = ("tflite", "onnx")
+PRECISIONS: tuple[Precision, ...] = ("fp32", "fp16", "dynamic", "int8")
 
 
 class Recipe(BaseModel):
@@ -26,8 +28,8 @@ class Recipe(BaseModel):
 
     name: str = "custom"
     description: str = ""
-    formats: list[Literal["tflite", "onnx"]] = Field(default_factory=lambda: list(FORMATS))
-    precisions: list[Literal["fp32", "fp16", "dynamic", "int8"]] = Field(default_factory=lambda: list(PRECISIONS))
+    formats: list[Format] = Field(default_factory=lambda: list(FORMATS))
+    precisions: list[Precision] = Field(default_factory=lambda: list(PRECISIONS))
     default_artifact: str = "tflite-int8"
     calib_samples: int = Field(300, ge=8)
     threads: int = Field(1, ge=1)

@@ -34,7 +34,10 @@ def write_sample_clip(folder: str | Path, frames: int = 24, size: tuple[int, int
     """Write `frames` JPEGs (frame_0000.jpg ...) into `folder`, a source `edgeemo run` can play."""
     import cv2
 
-    photo = cv2.imread(str(sample_face_photo()), cv2.IMREAD_COLOR)
+    photo_path = sample_face_photo()
+    photo = cv2.imread(str(photo_path), cv2.IMREAD_COLOR)
+    if photo is None:
+        raise MissingDependency(f"expected a JPEG OpenCV can read at {photo_path}, received a file it cannot decode")
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
     width, height = size
@@ -45,7 +48,7 @@ def write_sample_clip(folder: str | Path, frames: int = 24, size: tuple[int, int
         scale = base * (0.8 + 0.3 * t)  # slow zoom in
         dx = width / 2 - pw * scale / 2 + 40 * np.sin(2 * np.pi * t)  # pan left and right
         dy = height / 2 - ph * scale / 2
-        matrix = np.float32([[scale, 0, dx], [0, scale, dy]])
+        matrix = np.array([[scale, 0, dx], [0, scale, dy]], np.float32)
         frame = cv2.warpAffine(photo, matrix, (width, height), borderMode=cv2.BORDER_CONSTANT, borderValue=(40, 40, 40))
         frame = cv2.convertScaleAbs(frame, alpha=0.7 + 0.5 * t)  # from dim to bright
         if i >= frames // 2:

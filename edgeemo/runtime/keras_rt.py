@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -14,7 +15,7 @@ __all__ = ["KerasRuntime"]
 class KerasRuntime(Runtime):
     key = "keras"
 
-    def __init__(self, path: str | Path, *, threads: int | None = None, model: object | None = None) -> None:
+    def __init__(self, path: str | Path, *, threads: int | None = None, model: Any = None) -> None:
         super().__init__(path, threads=threads)
         if model is None:
             from edgeemo.export.model_io import load_keras_model
@@ -24,13 +25,13 @@ class KerasRuntime(Runtime):
 
     @property
     def input_shape(self) -> tuple[int, int, int]:
-        _, h, w, c = self.model.inputs[0].shape  # type: ignore[attr-defined]
+        _, h, w, c = self.model.inputs[0].shape
         return (int(h), int(w), int(c))
 
     @property
     def num_classes(self) -> int:
-        return int(self.model.outputs[0].shape[-1])  # type: ignore[attr-defined]
+        return int(self.model.outputs[0].shape[-1])
 
     def predict(self, batch: np.ndarray) -> np.ndarray:
-        out = self.model.predict(np.asarray(batch, np.float32), batch_size=256, verbose=0)  # type: ignore[attr-defined]
+        out = self.model.predict(np.asarray(batch, np.float32), batch_size=256, verbose=0)
         return np.asarray(out, dtype=np.float32)

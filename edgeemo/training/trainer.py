@@ -157,7 +157,7 @@ def train(config: TrainConfig, run_dir: str | Path, *, resume: bool = False, ver
     if config.swa_start is not None and config.swa_start > config.epochs:
         raise ConfigError(f"expected --swa-start at most --epochs ({config.epochs}), received {config.swa_start}")
     keras.utils.set_random_seed(config.seed + state["epochs_done"])
-    initial = _initial_model(config) if config.init_from and not resume else None
+    initial = _initial_model(config, config.init_from) if config.init_from and not resume else None
     if initial is not None:
         config = config.model_copy(update={"model": initial.name})
     run.mkdir(parents=True, exist_ok=True)
@@ -215,7 +215,8 @@ def train(config: TrainConfig, run_dir: str | Path, *, resume: bool = False, ver
 
         def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
             logs = logs if logs is not None else {}
-            val_acc, raw_weights, keep_average = float(logs.get("val_accuracy", 0.0)), None, False
+            val_acc, keep_average = float(logs.get("val_accuracy", 0.0)), False
+            raw_weights: list[np.ndarray] = []
             if config.ema is not None:
                 # Score the averaged weights too. They pair with BatchNorm statistics gathered by the
                 # raw ones, which hurts them while the weights still move fast, so best.keras takes
@@ -424,18 +425,18 @@ def with_compute_dtype(model: Any, dtype: str) -> Any:
     return copy
 
 
-def _initial_model(config: TrainConfig) -> Any:
-    """The --init-from model, checked against this run's input and classes."""
+def _initial_model(config: TrainConfig, path: str) -> Any:
+    """The --init-from model at `path`, checked against this run's input and classes."""
     from edgeemo.export.model_io import load_keras_model
 
-    model = load_keras_model(config.init_from)
+    model = load_keras_model(path)
     expected = tuple(config.preprocess.input_shape)
     if tuple(model.input_shape[1:]) != expected:
         raise ModelError(f"expected an --init-from model taking {expected} (this run's input), "
-                         f"received {config.init_from} taking {tuple(model.input_shape[1:])}")
+                         f"received {path} taking {tuple(model.input_shape[1:])}")
     if model.output_shape[-1] != len(config.class_names):
         raise ModelError(f"expected an --init-from model with {len(config.class_names)} outputs ({', '.join(config.class_names)}), "
-                         f"received {config.init_from} with {model.output_shape[-1]}")
+                         f"received {path} with {model.output_shape[-1]}")
     return model
 
 

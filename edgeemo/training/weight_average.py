@@ -47,8 +47,10 @@ class WeightAverage:
             self.mean = [m + (v - m) / (self.count + 1) for m, v in zip(self.mean, values, strict=True)]
         self.count += 1
         self.last_epoch = epoch
+        arrays: dict[str, Any] = {"count": self.count, "last_epoch": self.last_epoch}
+        arrays.update({f"w{i}": m for i, m in enumerate(self.mean)})
         with atomic_path(self.path) as tmp, open(tmp, "wb") as f:
-            np.savez(f, count=self.count, last_epoch=self.last_epoch, **{f"w{i}": m for i, m in enumerate(self.mean)})
+            np.savez(f, **arrays)
 
     def assign_to(self, variables: list[Any]) -> None:
         """Set `variables` (the same model's trainable variables, in order) to the mean."""

@@ -80,7 +80,7 @@ class BlazeFaceDetector(FaceDetector):
         max_faces: int = 8,
         iou_threshold: float = 0.3,
         weighted: bool = True,
-        **_: Any,
+        **_options: Any,  # other detectors' options
     ) -> None:
         from edgeemo.runtime.litert import load_interpreter_class
 

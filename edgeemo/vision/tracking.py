@@ -71,7 +71,7 @@ class IoUTracker:
         matched: dict[int, FaceTrack] = {}
         if self.tracks and detections:
             tb = np.stack([t.box for t in self.tracks]).astype(np.float32)
-            pairs = []
+            pairs: list[tuple[float, int, int]] = []  # (IoU, track index, detection index)
             for di, d in enumerate(detections):
                 ious = box_iou(np.asarray(d.box, np.float32), tb)
                 pairs.extend((float(v), ti, di) for ti, v in enumerate(ious) if v >= self.iou_threshold)
