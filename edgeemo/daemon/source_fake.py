@@ -22,6 +22,8 @@ __all__ = ["FakeSource"]
 
 class FakeSource(CameraSource):
     key = "fake"
+    width: int  # always set from the URI or a default, unlike other sources
+    height: int
 
     def __init__(
         self,
@@ -38,10 +40,8 @@ class FakeSource(CameraSource):
         m = re.fullmatch(r"fake:?(?:(\d+)x(\d+))?(?:@([\d.]+))?(?:\*(\d+))?", uri.strip())
         if m is None:
             raise ConfigError(f"expected a source like fake:640x480@30*100, received {uri!r}")
-        width = int(m.group(1)) if m.group(1) else (self.width or 640)
-        height = int(m.group(2)) if m.group(2) else (self.height or 480)
-        self.width, self.height = width, height
-        self._size = (width, height)  # the generated frames' size, as ints
+        self.width = int(m.group(1)) if m.group(1) else (self.width or 640)
+        self.height = int(m.group(2)) if m.group(2) else (self.height or 480)
         self.fps = float(m.group(3)) if m.group(3) else self.fps
         self.count = int(m.group(4)) if m.group(4) else count
         self.frames = list(frames) if frames is not None else None
@@ -69,10 +69,9 @@ class FakeSource(CameraSource):
         if self.frames:
             return self.frames[i % len(self.frames)]
         # A moving bright bar on a gradient: cheap, deterministic, visibly different per frame.
-        width, height = self._size
-        img = np.empty((height, width, 3), np.uint8)
-        img[:] = (np.arange(width, dtype=np.uint16) * 255 // max(1, width - 1)).astype(np.uint8)[None, :, None]
-        x = (i * 7) % width
+        img = np.empty((self.height, self.width, 3), np.uint8)
+        img[:] = (np.arange(self.width, dtype=np.uint16) * 255 // max(1, self.width - 1)).astype(np.uint8)[None, :, None]
+        x = (i * 7) % self.width
         img[:, x : x + 8] = 255
         return img
 

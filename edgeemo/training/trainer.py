@@ -203,7 +203,7 @@ def train(config: TrainConfig, run_dir: str | Path, *, resume: bool = False, ver
         )
 
     history: dict[str, list[float]] = {}
-    swa = WeightAverage(run / "swa.npz") if config.swa_start is not None else None
+    swa = WeightAverage(run / "swa.npz", start=config.swa_start) if config.swa_start is not None else None
     if (run / "history.json").is_file() and resume:
         history = json.loads((run / "history.json").read_text())
 
@@ -245,7 +245,7 @@ def train(config: TrainConfig, run_dir: str | Path, *, resume: bool = False, ver
                 state["wait"] = state.get("wait", 0) + 1
             if keep_average:  # back to the raw weights to train on
                 _assign(self.model.trainable_variables, raw_weights)
-            if swa is not None and config.swa_start is not None and epoch + 1 >= config.swa_start:
+            if swa is not None:
                 swa.add(self.model.trainable_variables, epoch + 1)  # before last.keras: a kill in between repeats the epoch
             with atomic_path(run / "last.keras") as tmp:
                 self.model.save(tmp)
@@ -354,7 +354,7 @@ def _weight_average_candidate(run: Path, swa: WeightAverage, config: TrainConfig
     with atomic_path(run / "swa.keras") as tmp:
         model.save(tmp)
     grids, before, after = _replace_best_if_higher(run, model, config, val_pixels, val_labels, grids)
-    return grids, {"epochs": swa.count, "first_epoch": config.swa_start, "val_accuracy_best_checkpoint": before,
+    return grids, {"epochs": swa.count, "first_epoch": swa.start, "val_accuracy_best_checkpoint": before,
                    "val_accuracy": after, "kept": after > before}
 
 

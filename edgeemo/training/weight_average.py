@@ -26,8 +26,9 @@ __all__ = ["WeightAverage"]
 class WeightAverage:
     """Running mean of a model's trainable weights over epochs, kept in an .npz file."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, start: int = 1) -> None:
         self.path = path
+        self.start = start  # the first epoch averaged
         self.mean: list[np.ndarray] = []
         self.count = 0
         self.last_epoch = 0
@@ -37,8 +38,9 @@ class WeightAverage:
                 self.mean = [saved[f"w{i}"] for i in range(len(saved.files) - 2)]
 
     def add(self, variables: list[Any], epoch: int) -> None:
-        """Fold the weights after `epoch` (1-based) into the mean and save it; an epoch already in it is skipped."""
-        if epoch <= self.last_epoch:
+        """Fold the weights after `epoch` (1-based) into the mean and save it; an epoch before `start`
+        or already in it is skipped."""
+        if epoch < self.start or epoch <= self.last_epoch:
             return
         values = [np.asarray(v, dtype=np.float64) for v in variables]
         if not self.mean:
