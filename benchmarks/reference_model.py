@@ -149,6 +149,7 @@ def main(argv: list[str] | None = None) -> int:
             "best_epoch": state.get("best_epoch"),
             "best_val_accuracy": state["best_val_accuracy"],
             "best_weights": state.get("best_weights", "raw"),
+            "best_checkpoint_weights": checkpoint_weights(history, state.get("best_epoch")),
             "batchnorm_reestimation": state.get("batchnorm_reestimation"),
             "weight_average": state.get("swa"),
             "val_images": int(len(y_val)),
@@ -166,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
         }
 
         report_dir = tmp / "report"
-        notes = [f"run: {run.name} (epoch {state.get('best_epoch')} of {state['epochs_done']}, chosen on validation)",
+        notes = [f"run: {run.name}: {chosen_weights(info, config)}, chosen on validation",
                  f"test: {test.source} ({len(test)} images)", "+flip: each image averaged with its mirror image",
                  "latency: edgeemo bench p50, 1 thread, one face; latency_ms_flip_average: the face and its mirror in one batch"]
         write_report(report_dir, "edgeemo reference model on FER-2013 PublicTest", results, labels, notes,
@@ -242,6 +243,25 @@ def _in_run(model_path: str) -> str:
     return f"{Path(model_path).parent.name}/{Path(model_path).name}"
 
 
+def checkpoint_weights(history: dict[str, list[float]], best_epoch: int | None) -> str:
+    """Which weights the best checkpoint holds: with --ema each epoch saved the better of the two."""
+    averaged = history.get("val_accuracy_ema")
+    if not averaged or best_epoch is None:
+        return "raw"
+    return "averaged" if averaged[best_epoch - 1] >= history["val_accuracy"][best_epoch - 1] else "raw"
+
+
+def chosen_weights(info: dict[str, Any], config: dict[str, Any]) -> str:
+    """The shipped weights in words: the best checkpoint, or the weight average that replaced it."""
+    done, planned = info["epochs_done"], config.get("epochs", info["epochs_done"])
+    stopped = f"; training stopped early at epoch {done} of {planned}" if done < planned else ""
+    swa = info.get("weight_average")
+    if swa and swa["kept"]:
+        return (f"the weights (the mean of epochs {swa['first_epoch']}-{done}, which scored above the best checkpoint, "
+                f"epoch {info['best_epoch']}{stopped})")
+    return f"the checkpoint (epoch {info['best_epoch']}{stopped})" if stopped else f"the checkpoint (epoch {info['best_epoch']} of {done})"
+
+
 def _pct(x: float) -> str:
     return f"{100 * x:.1f}%"
 
@@ -300,7 +320,10 @@ def render_card(info: dict[str, Any], results: dict[str, dict[str, Any]], sizes:
         lineage += f"fine-tuned from the weights of run `{Path(init_from).parent.name}` (see `benchmarks/EXPERIMENTS.md`); "
     if teachers:
         lineage += (f"distilled from {len(teachers)} teacher model(s) of the same split (targets: one-hot label mixed with the "
-                    "teachers' flip-averaged, temperature-softened probabilities, computed once before training); ")
+                    "teachers' flip-averaged, temperature-softened probabilities, computed once before training"
+                    + ("; teachers named rowN are the shipped models of that row of `benchmarks/EXPERIMENTS.md`, rebuilt from "
+                       "git history by `python benchmarks/recover_teachers.py OUT`" if all(_in_run(t).startswith("row") for t in teachers)
+                       else "") + "); ")
     m = info["machine"]
     machine = f"{m['cpu_model']}, {m['usable_cores']} cores, load {m['loadavg_1m_at_start']} at the start"
     lat_key = "latency_ms_flip_average" if flip else "latency_ms"
@@ -315,7 +338,7 @@ def render_card(info: dict[str, Any], results: dict[str, dict[str, Any]], sizes:
     if cfg.get("ema") is not None:
         weights_note = (f"The weights were also averaged (exponential moving average, momentum {cfg['ema']}); every epoch "
                      "scored both the raw and the averaged weights on validation, and the checkpoint is the better of "
-                     f"the two ({info.get('best_weights', 'raw')} weights here). ")
+                     f"the two ({info.get('best_checkpoint_weights', info.get('best_weights', 'raw'))} weights here). ")
     bn = info.get("batchnorm_reestimation")
     if bn:
         weights_note += (f"BatchNorm statistics re-estimated after training on {bn['faces']:,} plain training faces "
@@ -352,8 +375,8 @@ The emotion model edgeemo ships as its embedded default: `edgeemo run` uses it w
 
 - FER-2013 (Goodfellow et al., 2013): 48x48 grayscale faces gathered by image search, labelled
   with one of seven expressions. Training used the original Training split (28,709 images)
-  with a stratified {int(100 * cfg['val_fraction'])}% of it held out for validation (split seed {cfg.get('split_seed') if cfg.get('split_seed') is not None else cfg['seed']}); the checkpoint
-  (epoch {info['best_epoch']} of {info['epochs_done']}), the inference smoothing and the flip-averaging switch were chosen on validation only.
+  with a stratified {int(100 * cfg['val_fraction'])}% of it held out for validation (split seed {cfg.get('split_seed') if cfg.get('split_seed') is not None else cfg['seed']});
+  {chosen_weights(info, cfg)}, the inference smoothing and the flip-averaging switch were chosen on validation only.
 - Test: the original PublicTest split, {info['test_images']} images, scored once per artifact.
 - Class balance of train: happy 25%, neutral 17%, sad 17%, fear 14%, angry 14%, surprise 11%,
   disgust 1.5%. Training weighted classes by {cfg['class_weighting']} inverse frequency.

@@ -37,10 +37,16 @@ def test_model_card_renders_from_the_shipped_report() -> None:
 
 def test_model_card_names_the_weight_average() -> None:
     info, results = _shipped_report()
-    info = {**info, "train_config": {**info["train_config"], "swa_start": 91},
-            "weight_average": {"epochs": 30, "first_epoch": 91, "val_accuracy": 0.7012, "val_accuracy_best_checkpoint": 0.6990,
+    info = {**info, "train_config": {**info["train_config"], "epochs": 120, "swa_start": 91, "ema": 0.999},
+            "epochs_done": 99, "best_epoch": 69, "best_checkpoint_weights": "averaged",
+            "weight_average": {"epochs": 9, "first_epoch": 91, "val_accuracy": 0.7012, "val_accuracy_best_checkpoint": 0.6990,
                                "kept": True}}
     rendered = _render(info, results)
     assert "--swa-start 91" in rendered
-    assert f"epochs 91-{info['epochs_done']} (stochastic weight averaging" in rendered
+    assert "epochs 91-99 (stochastic weight averaging" in rendered
     assert "replaced the best checkpoint (validation 70.1% against 69.9%)" in rendered
+    assert ("the weights (the mean of epochs 91-99, which scored above the best checkpoint, epoch 69; "
+            "training stopped early at epoch 99 of 120)") in rendered
+    assert "the better of the two (averaged weights here)" in rendered
+    info["weight_average"] = {**info["weight_average"], "kept": False}
+    assert "the checkpoint (epoch 69; training stopped early at epoch 99 of 120)" in _render(info, results)

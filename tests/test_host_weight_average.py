@@ -1,5 +1,5 @@
 """Stochastic weight averaging: the running mean equals the plain mean of the epochs it took, survives
-a restart from its file, and does not count a repeated epoch twice."""
+a restart from its file, and does not count a repeated epoch twice; early stopping leaves the averaged epochs alone."""
 
 from __future__ import annotations
 
@@ -29,3 +29,13 @@ def test_mean_of_the_epochs_resumes_from_its_file_and_skips_repeated_epochs(tmp_
     for i, variable in enumerate(variables):
         expected = np.mean([epochs[0][i], epochs[1][i], epochs[3][i]], axis=0)
         np.testing.assert_allclose(variable.numpy(), expected, rtol=1e-6, atol=1e-7)
+
+
+def test_early_stopping_waits_for_the_averaging_epochs_to_end() -> None:
+    from edgeemo.training.trainer import TrainConfig, stops_early
+
+    plain = TrainConfig(data="/anywhere", epochs=120, patience=30)
+    averaged = plain.model_copy(update={"swa_start": 91})
+    assert stops_early(plain, 99, 30) and not stops_early(plain, 99, 29)
+    assert stops_early(averaged, 90, 30)  # patience ran out before the averaging began
+    assert not stops_early(averaged, 91, 30) and not stops_early(averaged, 119, 50)

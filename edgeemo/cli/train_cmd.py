@@ -50,8 +50,9 @@ __all__ = ["train"]
                    "each epoch best.keras keeps the better of the raw and the averaged weights on validation.")
 @click.option("--swa-start", type=click.IntRange(1), default=None,
               help="Stochastic weight averaging: from this epoch on, average the weights at the end of every epoch; "
-                   "after training, the average (BatchNorm statistics re-estimated) replaces best.keras if it scores higher on validation.")
-@click.option("--patience", type=click.IntRange(1), default=15, show_default=True, help="Early stopping on validation accuracy.")
+                   "after training, the average (BatchNorm statistics re-estimated) replaces best.keras if it scores higher on validation. "
+                   "Early stopping is off from this epoch on.")
+@click.option("--patience", type=click.IntRange(1), default=15, show_default=True, help="Early stopping on validation accuracy (not during --swa-start's epochs).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Initialisation, shuffling and augmentation.")
 @click.option("--split-seed", type=int, default=None, help="Seed of the validation carve-out (default: --seed); keep it fixed across teachers and student.")
 @click.option("--limit-per-class", type=int, default=None, help="Use at most this many images per class (quick runs).")

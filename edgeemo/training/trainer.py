@@ -34,7 +34,7 @@ from edgeemo.preprocess import SPEC_FILE, PreprocessSpec
 from edgeemo.training.augment import Warp
 from edgeemo.training.weight_average import WeightAverage
 
-__all__ = ["TrainConfig", "TrainResult", "class_weights", "saved_config", "train", "with_compute_dtype"]
+__all__ = ["TrainConfig", "TrainResult", "class_weights", "saved_config", "stops_early", "train", "with_compute_dtype"]
 
 
 class TrainConfig(BaseModel):
@@ -76,7 +76,8 @@ class TrainConfig(BaseModel):
     ema: float | None = Field(None, gt=0, lt=1)
     # Stochastic weight averaging: from this epoch on, the raw weights at the end of every epoch are
     # averaged (edgeemo.training.weight_average). After training the average, with re-estimated
-    # BatchNorm statistics, replaces best.keras when it scores higher on validation.
+    # BatchNorm statistics, replaces best.keras when it scores higher on validation. Early stopping
+    # stays off from this epoch on: the average wants every epoch to the last.
     swa_start: int | None = Field(None, ge=1)
     # After training, re-estimate best.keras's BatchNorm statistics on plain training faces and keep
     # them if validation accuracy (at the best inference smoothing) rises (edgeemo.training.batchnorm).
@@ -251,14 +252,14 @@ def train(config: TrainConfig, run_dir: str | Path, *, resume: bool = False, ver
                 self.model.save(tmp)
             write_json(run / "history.json", history)
             write_json(state_path, state)
-            if state["wait"] >= config.patience:
+            if stops_early(config, epoch + 1, state["wait"]):
                 self.model.stop_training = True
 
     cb = [Checkpointer()]
     # Keras warns that shuffle=True is ignored for a tf.data input: the pipeline already shuffles.
     warnings.filterwarnings("ignore", message=".*shuffle=True.*", category=UserWarning)
     tf.get_logger().setLevel("ERROR")
-    if state["epochs_done"] < config.epochs and state.get("wait", 0) < config.patience:
+    if state["epochs_done"] < config.epochs and not stops_early(config, state["epochs_done"], state.get("wait", 0)):
         model.fit(
             train_ds, validation_data=val_ds, epochs=config.epochs, initial_epoch=state["epochs_done"],
             class_weight=class_weights(data.labels[train_idx], num_classes, config.class_weighting),
@@ -337,6 +338,13 @@ def _reestimate_batchnorm(run: Path, model: Any, config: TrainConfig, train_pixe
     faces = reestimate_batchnorm(model, train_pixels, config.preprocess, seed=config.seed)
     grids, before, after = _replace_best_if_higher(run, model, config, val_pixels, val_labels, grids)
     return grids, {"val_accuracy_before": before, "val_accuracy_after": after, "kept": after > before, "faces": faces}
+
+
+def stops_early(config: TrainConfig, epochs_done: int, wait: int) -> bool:
+    """Patience has run out (`wait` epochs without a better checkpoint), outside the averaging epochs:
+    from --swa-start on the run goes to its last epoch, since the weight average wants all of them."""
+    averaging = config.swa_start is not None and epochs_done >= config.swa_start
+    return wait >= config.patience and not averaging
 
 
 def _weight_average_candidate(run: Path, swa: WeightAverage, config: TrainConfig, train_pixels: np.ndarray,
