@@ -24,7 +24,7 @@ MODEL_DIR = "edgeemo/assets/reference_model"
 # row -> the commit that shipped it. Row 3 shipped before the reference model carried its
 # config.json and before inference smoothing existed: both are filled in from EXPERIMENTS.md
 # (row 3 used the common settings, seed 0, no mixup; its validation-chosen sigma was 0.7).
-SHIPPED = {"row3": "fb80bab", "row5": "d7efc74", "row11": "4540639"}
+SHIPPED = {"row3": "fb80bab", "row5": "d7efc74", "row11": "4540639", "row16": "fbf35a3"}
 ROW3_CONFIG = {"mixup": 0.0, "seed": 0, "split_seed": None}
 ROW3_SIGMA = 0.7
 
