@@ -319,11 +319,12 @@ def render_card(info: dict[str, Any], results: dict[str, dict[str, Any]], sizes:
     if init_from:
         lineage += f"fine-tuned from the weights of run `{Path(init_from).parent.name}` (see `benchmarks/EXPERIMENTS.md`); "
     if teachers:
+        # Teacher folders named rowN are what benchmarks/recover_teachers.py writes: say how to get them back.
+        recovered = ("; teachers named rowN are the shipped models of that row of `benchmarks/EXPERIMENTS.md`, rebuilt "
+                     "from git history by `python benchmarks/recover_teachers.py OUT`"
+                     if all(_in_run(t).startswith("row") for t in teachers) else "")
         lineage += (f"distilled from {len(teachers)} teacher model(s) of the same split (targets: one-hot label mixed with the "
-                    "teachers' flip-averaged, temperature-softened probabilities, computed once before training"
-                    + ("; teachers named rowN are the shipped models of that row of `benchmarks/EXPERIMENTS.md`, rebuilt from "
-                       "git history by `python benchmarks/recover_teachers.py OUT`" if all(_in_run(t).startswith("row") for t in teachers)
-                       else "") + "); ")
+                    f"teachers' flip-averaged, temperature-softened probabilities, computed once before training{recovered}); ")
     m = info["machine"]
     machine = f"{m['cpu_model']}, {m['usable_cores']} cores, load {m['loadavg_1m_at_start']} at the start"
     lat_key = "latency_ms_flip_average" if flip else "latency_ms"
