@@ -1,0 +1,41 @@
+"""benchmarks/smoothing_cv.py: a sigma that only wins by luck scores lower on the held-out half."""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+SCRIPT = REPO / "benchmarks" / "smoothing_cv.py"
+
+
+def _module():  # type: ignore[no-untyped-def]
+    spec = importlib.util.spec_from_file_location("smoothing_cv", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_luck_in_the_choice_is_not_counted() -> None:
+    cv = _module()
+    rng = np.random.default_rng(1)
+    # Eight sigmas that are all 70% accurate in truth: the in-sample best is above 70% by luck alone.
+    correct = {float(s): rng.random(3000) < 0.7 for s in range(8)}
+    in_sample = max(c.mean() for c in correct.values())
+    held_out = cv.cross_validated_choice(correct)
+    assert in_sample > 0.705 and abs(held_out - 0.7) < 0.004 and held_out < in_sample - 0.005
+    # A sigma that is really better keeps its lead when chosen on the other half.
+    correct[3.0] = rng.random(3000) < 0.8
+    assert abs(cv.cross_validated_choice(correct) - correct[3.0].mean()) < 0.01
+
+
+def test_a_missing_model_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    proc = subprocess.run([sys.executable, str(SCRIPT), str(tmp_path / "none.keras"), "--data", str(tmp_path)],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [
+        f"expected .keras models and a dataset folder with train/, received models that do not exist: {tmp_path / 'none.keras'}"]
