@@ -2,26 +2,19 @@
 
 from __future__ import annotations
 
-import importlib.util
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
+from bench_support import load_script
 
 REPO = Path(__file__).resolve().parents[1]
 SCRIPT = REPO / "benchmarks" / "near_duplicates.py"
 
 
-def _module():  # type: ignore[no-untyped-def]
-    spec = importlib.util.spec_from_file_location("near_duplicates", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_planted_copies_are_found_with_their_labels() -> None:
-    nd = _module()
+    nd = load_script("near_duplicates")
     rng = np.random.default_rng(0)
     training = rng.integers(0, 256, size=(50, 48, 48), dtype=np.uint8)
     queries = rng.integers(0, 256, size=(4, 48, 48), dtype=np.uint8)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 from typing import Any
+
+from bench_support import load_script
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -16,9 +17,7 @@ def _shipped_report() -> tuple[dict[str, Any], dict[str, Any]]:
 
 
 def _render(info: dict[str, Any], results: dict[str, Any]) -> str:
-    spec = importlib.util.spec_from_file_location("reference_model", REPO / "benchmarks" / "reference_model.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_script("reference_model")
     variant = "+flip" if info["flip_average"] else ""
     # File sizes are not in the report (only the int8 files ship).
     return module.render_card(info, results, {key: 0 for key in results if not key.startswith("keras")}, info["labels"],

@@ -2,26 +2,19 @@
 
 from __future__ import annotations
 
-import importlib.util
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
+from bench_support import load_script
 
 REPO = Path(__file__).resolve().parents[1]
 SCRIPT = REPO / "benchmarks" / "smoothing_cv.py"
 
 
-def _module():  # type: ignore[no-untyped-def]
-    spec = importlib.util.spec_from_file_location("smoothing_cv", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_luck_in_the_choice_is_not_counted() -> None:
-    cv = _module()
+    cv = load_script("smoothing_cv")
     rng = np.random.default_rng(1)
     # Eight sigmas that are all 70% accurate in truth: the in-sample best is above 70% by luck alone.
     correct = {float(s): rng.random(3000) < 0.7 for s in range(8)}

@@ -2,26 +2,19 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from bench_support import load_script
 
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "soak_daemon.py"
 
 
-def _soak_module():
-    spec = importlib.util.spec_from_file_location("soak_daemon", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_summary_fits_the_leak_rate_after_warm_up():
-    soak = _soak_module()
+    soak = load_script("soak_daemon")
     # 100 MB flat during a 60 s warm-up spike, then +0.01 MB/s (36 MB per hour) with jitter.
     samples = [{"t_s": float(t), "rss_mb": 150.0 if t < 60 else 100.0 + 0.01 * (t - 60) + (0.05 if t % 4 else -0.05),
                 "frames": 15 * t} for t in range(0, 600, 2)]
