@@ -103,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
                 float_rt, pixels_val, y_val, spec)
             del train, pixels_val
         val_plain, val_flip = by_sigma_plain[sigma_plain], by_sigma_flip[sigma_flip]
-        flip_average = 100 * (val_flip - val_plain) >= FLIP_MIN_GAIN_PP
+        flip_average = flip_averaging_pays(val_plain, val_flip)
         spec = spec.model_copy(update={"smoothing_sigma": sigma_flip if flip_average else sigma_plain})
         write_json(model_dir / "spec.json", {**sidecar, "preprocess": spec.model_dump()})  # what quantize reads
         out.print(f"validation ({len(y_val)} images): plain {100 * val_plain:.2f}% (sigma {sigma_plain:g}), flip-averaged "
@@ -241,6 +241,11 @@ def shippable_config(config: dict[str, Any]) -> dict[str, Any]:
 def _in_run(model_path: str) -> str:
     """RUN/best.keras: a model named by its run folder, without this machine's path to it."""
     return f"{Path(model_path).parent.name}/{Path(model_path).name}"
+
+
+def flip_averaging_pays(val_plain: float, val_flip: float) -> bool:
+    """Flip averaging doubles the classify cost: it ships only when validation gains FLIP_MIN_GAIN_PP from it."""
+    return 100 * (val_flip - val_plain) >= FLIP_MIN_GAIN_PP
 
 
 def checkpoint_weights(history: dict[str, list[float]], best_epoch: int | None) -> str:

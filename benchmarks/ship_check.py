@@ -6,7 +6,7 @@ Reads RUN_DIR/state.json (written by `edgeemo train`) and the shipped model's
 benchmarks/results/reference-model/report.json, both measured on the same validation split, and
 checks the two conditions a candidate must meet before `reference_model.py` may score it on test:
 
-1. its shipped configuration (flip-averaged when that gains FLIP_MIN_GAIN_PP, at its best sigma)
+1. its shipped configuration (flip-averaged when reference_model.py would switch it on, at its best sigma)
    beats the shipped model's by at least one standard error of a validation accuracy;
 2. its final model, single pass at sigma 0 (the number with the fewest choices in it), beats the
    shipped model's too.
@@ -23,7 +23,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from reference_model import FLIP_MIN_GAIN_PP, RESULTS  # the script beside this one: one rule for both
+from reference_model import RESULTS, flip_averaging_pays  # the script beside this one: one flip rule for both
 
 SHIPPED_REPORT = RESULTS / "report.json"
 
@@ -31,7 +31,7 @@ SHIPPED_REPORT = RESULTS / "report.json"
 def configuration_accuracy(plain: dict[str, float], flipped: dict[str, float]) -> float:
     """What the run would ship as: the best flip-averaged accuracy if it gains enough over single pass."""
     best_plain, best_flip = max(plain.values()), max(flipped.values())
-    return best_flip if 100 * (best_flip - best_plain) >= FLIP_MIN_GAIN_PP else best_plain
+    return best_flip if flip_averaging_pays(best_plain, best_flip) else best_plain
 
 
 def check(state: dict[str, Any], shipped: dict[str, Any]) -> list[tuple[str, float, float, str, bool]]:

@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     from edgeemo.data import load_split, stratified_split
-    from edgeemo.evaluation.smoothing import SMOOTHING_SIGMAS
+    from edgeemo.evaluation.smoothing import correct_by_smoothing
     from edgeemo.fileio import write_json
     from edgeemo.preprocess import PreprocessSpec
     from edgeemo.runtime.keras_rt import KerasRuntime
@@ -65,12 +65,8 @@ def main(argv: list[str] | None = None) -> int:
     pixels, labels = train.images[val_idx], train.labels[val_idx]
     report: dict[str, Any] = {"data": args.data.name, "validation_images": int(len(labels)), "splits": SPLITS, "models": {}}
     for path in args.models:
-        correct = {}
         with KerasRuntime(path) as runtime:
-            for sigma in SMOOTHING_SIGMAS:
-                candidate = spec.model_copy(update={"smoothing_sigma": sigma})
-                probs = runtime.predict_pixels(pixels, candidate) + runtime.predict_pixels(pixels[:, :, ::-1], candidate)
-                correct[sigma] = probs.argmax(1) == labels
+            _, correct = correct_by_smoothing(runtime, pixels, labels, spec)  # flip-averaged
         grid = {str(s): float(c.mean()) for s, c in correct.items()}
         held_out = cross_validated_choice(correct)
         name = f"{path.parent.name}/{path.name}"

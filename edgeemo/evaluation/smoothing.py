@@ -16,7 +16,7 @@ import numpy as np
 from edgeemo.preprocess import PreprocessSpec
 from edgeemo.runtime.base import Runtime
 
-__all__ = ["SMOOTHING_SIGMAS", "choose_smoothing", "choose_smoothing_plain_and_flipped"]
+__all__ = ["SMOOTHING_SIGMAS", "choose_smoothing", "choose_smoothing_plain_and_flipped", "correct_by_smoothing"]
 
 # 0 first: on a tie the least smoothing wins.
 # Below 0.4 px the kernel's side taps are under 1% of the centre: no change to the image.
@@ -55,16 +55,32 @@ def choose_smoothing_plain_and_flipped(
 ) -> tuple[Choice, Choice]:
     """choose_smoothing single pass and flip-averaged, from one pass over the images and one over
     their mirrors (two separate calls would run the un-mirrored pass twice)."""
+    correct_plain, correct_flipped = correct_by_smoothing(runtime, pixels, labels, spec, sigmas=sigmas, batch_size=batch_size)
+    plain = {sigma: float(c.mean()) for sigma, c in correct_plain.items()}
+    flipped = {sigma: float(c.mean()) for sigma, c in correct_flipped.items()}
+    return (_best(plain, sigmas), plain), (_best(flipped, sigmas), flipped)
+
+
+def correct_by_smoothing(
+    runtime: Runtime,
+    pixels: np.ndarray,
+    labels: np.ndarray,
+    spec: PreprocessSpec,
+    *,
+    sigmas: tuple[float, ...] = SMOOTHING_SIGMAS,
+    batch_size: int = 512,
+) -> tuple[dict[float, np.ndarray], dict[float, np.ndarray]]:
+    """({sigma: per-image correct}, single pass; the same, flip-averaged) for uint8 `pixels`."""
     mirrored = pixels[:, :, ::-1]  # NHWC: mirror the width, as Runtime.predict_proba does
-    plain: dict[float, float] = {}
-    flipped: dict[float, float] = {}
+    plain: dict[float, np.ndarray] = {}
+    flipped: dict[float, np.ndarray] = {}
     for sigma in sigmas:
         candidate = spec.model_copy(update={"smoothing_sigma": sigma})
         probs = runtime.predict_pixels(pixels, candidate, batch_size=batch_size)
         mirror_probs = runtime.predict_pixels(mirrored, candidate, batch_size=batch_size)
-        plain[sigma] = float((probs.argmax(1) == labels).mean())
-        flipped[sigma] = float(((probs + mirror_probs).argmax(1) == labels).mean())
-    return (_best(plain, sigmas), plain), (_best(flipped, sigmas), flipped)
+        plain[sigma] = probs.argmax(1) == labels
+        flipped[sigma] = (probs + mirror_probs).argmax(1) == labels
+    return plain, flipped
 
 
 def _best(accuracy: dict[float, float], sigmas: tuple[float, ...]) -> float:
