@@ -279,6 +279,36 @@ def test_train_distils_from_a_teacher_run(demo_root: Path, one_epoch_run: Path, 
     assert "smoothing_val_accuracy" not in json.loads((tmp_path / "second" / "state.json").read_text())
 
 
+def test_refit_without_validation_trains_on_every_image_and_ships_the_average(demo_root: Path, one_epoch_run: Path,
+                                                                            tmp_path: Path) -> None:
+    import keras
+
+    run = tmp_path / "refit"
+    # A teacher from the split-0 carve-out is fine: a refit has no validation images it could leak.
+    code, stdout, err = _invoke("train", "--data", demo_root, "--model", "mini_xception", "--epochs", "2", "--out", run,
+                                "--batch-size", "32", "--val-fraction", "0", "--swa-start", "1", "--ema", "0.9",
+                                "--smoothing-sigma", "0.5", "--patience", "1", "--teacher", one_epoch_run / "best.keras")
+    assert code == 0, err
+    assert "refit, no validation after 2 epochs" in stdout and "210 train / 0 validation images" in stdout
+    assert "the weight average of 2 epochs" in stdout
+    assert np.load(run / "teacher_probs.npy").shape == (210, 7)  # every training image, none held out
+    history = json.loads((run / "history.json").read_text())
+    assert len(history["loss"]) == 2 and "val_accuracy" not in history  # patience 1 stopped nothing
+    state = json.loads((run / "state.json").read_text())
+    assert state["swa"] == {"epochs": 2, "first_epoch": 1, "kept": True} and state["best_weights"] == "weight average"
+    assert json.loads((run / "spec.json").read_text())["preprocess"]["smoothing_sigma"] == 0.5
+    # best.keras is the average of both epochs, not the last epoch's weights.
+    average, best = keras.models.load_model(run / "swa.keras"), keras.models.load_model(run / "best.keras")
+    assert all(np.array_equal(a, b) for a, b in zip(average.get_weights(), best.get_weights(), strict=True))
+    last = keras.models.load_model(run / "last.keras")
+    assert any(not np.allclose(a, b) for a, b in zip(best.trainable_variables, last.trainable_variables, strict=True))
+    # A --resume of the finished refit leaves best.keras alone.
+    before = (run / "best.keras").stat().st_mtime_ns
+    code, _, err = _invoke("train", "--out", run, "--resume")
+    assert code == 0, err
+    assert (run / "best.keras").stat().st_mtime_ns == before
+
+
 def test_train_fine_tunes_from_a_model(demo_root: Path, one_epoch_run: Path, tmp_path: Path) -> None:
     import keras
 

@@ -61,6 +61,7 @@ def demo(out_dir: Path, model_name: str, epochs: int, per_class: int, target: st
                          learning_rate=3e-3, augment=False, seed=seed, demo=True)
     out.print(f"3/4 training {model_name} for {epochs} epochs")
     result = train(config, out_dir / "train", verbose=1 if sys.stdout.isatty() else 2)
+    assert result.best_val_accuracy is not None  # the demo carves out validation
     out.print(f"    best validation accuracy {100 * result.best_val_accuracy:.1f}% "
               f"({result.seconds_per_epoch:.1f} s/epoch); curves: {out_dir / 'train' / 'curves.png'}")
 

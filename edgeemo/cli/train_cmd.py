@@ -21,7 +21,10 @@ __all__ = ["train"]
 @click.option("--lr", "learning_rate", type=float, default=2e-3, show_default=True, help="Peak learning rate (cosine schedule with warm-up).")
 @click.option("--warmup-epochs", type=click.IntRange(0), default=2, show_default=True, help="Linear warm-up before the cosine decay.")
 @click.option("--split", default="train", show_default=True, help="Split to train on; validation is carved from it.")
-@click.option("--val-fraction", type=float, default=0.1, show_default=True)
+@click.option("--val-fraction", type=click.FloatRange(0, 1, max_open=True), default=0.1, show_default=True,
+              help="Share of each class carved out for validation. 0: a refit on every image (a recipe already chosen "
+                   "on validation, retrained with those images too): no early stopping, best.keras is the final "
+                   "weights (the --swa-start average, else the --ema weights), spec.json keeps --smoothing-sigma.")
 @click.option("--labels", "label_map", default=None, help="folder=label mapping (or .json) for folder-per-class datasets.")
 @click.option("--input-size", type=int, default=48, show_default=True, help="Square input size in pixels.")
 @click.option("--color", is_flag=True, help="Train on 3-channel RGB instead of grayscale.")
@@ -36,7 +39,7 @@ __all__ = ["train"]
 @click.option("--cutmix", type=click.FloatRange(0), default=0.0, show_default=True,
               help="CutMix alpha (0: off): a box from another face, targets mixed by area. With --mixup, each batch takes one.")
 @click.option("--teacher", "teachers", multiple=True, type=click.Path(path_type=Path),
-              help="Distil from this .keras model (repeat for an ensemble); it must have trained with this run's --split-seed and --val-fraction.")
+              help="Distil from this .keras model (repeat for an ensemble); it must have trained with this run's --split-seed and --val-fraction (any split, for a refit with --val-fraction 0).")
 @click.option("--distill-weight", type=click.FloatRange(0, 1), default=0.5, show_default=True,
               help="Share of the teachers' softened probabilities in the training targets.")
 @click.option("--distill-temperature", type=click.FloatRange(min=0, min_open=True), default=2.0, show_default=True)
@@ -58,6 +61,9 @@ __all__ = ["train"]
 @click.option("--limit-per-class", type=int, default=None, help="Use at most this many images per class (quick runs).")
 @click.option("--tune-smoothing/--no-tune-smoothing", default=True, show_default=True,
               help="After training, choose the inference blur (spec.json's smoothing_sigma) on validation.")
+@click.option("--smoothing-sigma", type=click.FloatRange(0, 3), default=0.0, show_default=True,
+              help="Inference blur (px) written to spec.json when it is not tuned (--no-tune-smoothing, --val-fraction 0), "
+                   "e.g. the sigma the recipe's validated run chose.")
 @click.option("--reestimate-bn/--no-reestimate-bn", "reestimate_bn", default=True, show_default=True,
               help="After training, recompute best.keras's BatchNorm statistics on un-augmented training faces; "
                    "kept only if validation accuracy (at the best inference smoothing) rises.")
@@ -66,7 +72,7 @@ def train(data_root: Path | None, model_name: str, run_dir: Path, epochs: int, b
           split: str, val_fraction: float, label_map: str | None, input_size: int, color: bool, normalization: str,
           class_weighting: str, label_smoothing: float, no_augment: bool, warp: str, mixup: float, cutmix: float, teachers: tuple[Path, ...],
           distill_weight: float, distill_temperature: float, init_from: str | None, precision: str, ema: float | None, swa_start: int | None, patience: int, seed: int, split_seed: int | None,
-          limit_per_class: int | None, tune_smoothing: bool, reestimate_bn: bool, resume: bool) -> None:
+          limit_per_class: int | None, tune_smoothing: bool, smoothing_sigma: float, reestimate_bn: bool, resume: bool) -> None:
     """Train a compact emotion CNN; writes best.keras, last.keras, spec.json, history.json, curves.png."""
     from edgeemo.errors import DataError
     from edgeemo.models import ZOO
@@ -82,7 +88,8 @@ def train(data_root: Path | None, model_name: str, run_dir: Path, epochs: int, b
         raise ModelError(f"expected --model to be one of {', '.join(ZOO)}, received {model_name!r}")
     config = TrainConfig(
         data=str(data_root or ""), model=model_name, split=split, labels=label_map,
-        preprocess=PreprocessSpec(height=input_size, width=input_size, channels=3 if color else 1, normalization=normalization),  # type: ignore[arg-type]
+        preprocess=PreprocessSpec(height=input_size, width=input_size, channels=3 if color else 1, normalization=normalization,  # type: ignore[arg-type]
+                                  smoothing_sigma=smoothing_sigma),
         epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, warmup_epochs=warmup_epochs, label_smoothing=label_smoothing,
         class_weighting=class_weighting, mixup=mixup, cutmix=cutmix, teachers=[str(t) for t in teachers],
         distill_weight=distill_weight, distill_temperature=distill_temperature, augment=not no_augment, warp=warp, val_fraction=val_fraction, patience=patience, seed=seed, split_seed=split_seed,  # type: ignore[arg-type]
@@ -91,15 +98,21 @@ def train(data_root: Path | None, model_name: str, run_dir: Path, epochs: int, b
     )
     result = run_training(config, run_dir, resume=resume, verbose=1 if sys.stdout.isatty() else 2)
     out = console()
-    out.print(f"best validation accuracy {100 * result.best_val_accuracy:.2f}% after {result.epochs_done} epochs "
+    scored = "refit, no validation" if result.best_val_accuracy is None else \
+        f"best validation accuracy {100 * result.best_val_accuracy:.2f}%"
+    out.print(f"{scored} after {result.epochs_done} epochs "
               f"({result.seconds_per_epoch:.1f} s/epoch, {result.train_images} train / {result.val_images} validation images, "
               f"{result.skipped_images} unreadable skipped)")
-    if result.batchnorm is not None:
+    if result.best_val_accuracy is None:
+        averaged = f"the weight average of {result.swa['epochs']} epochs" if result.swa else "the final weights"
+        out.print(f"best.keras: {averaged}, BatchNorm statistics re-estimated on training faces; "
+                  f"inference smoothing sigma {result.smoothing_sigma:g} px (spec.json)")
+    elif result.batchnorm is not None:
         bn = result.batchnorm
         out.print(f"BatchNorm statistics re-estimated on {bn['faces']} training faces: best validation accuracy "
                   f"{100 * bn['val_accuracy_before']:.2f}% -> {100 * bn['val_accuracy_after']:.2f}% "
                   f"({'kept' if bn['kept'] else 'not kept'})")
-    if result.swa is not None:
+    if result.swa is not None and result.best_val_accuracy is not None:
         avg = result.swa
         out.print(f"weight average of {avg['epochs']} epochs (from epoch {avg['first_epoch']}): validation accuracy "
                   f"{100 * avg['val_accuracy']:.2f}% against {100 * avg['val_accuracy_best_checkpoint']:.2f}% for the best "

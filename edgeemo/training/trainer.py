@@ -6,7 +6,9 @@ RUN_DIR/
   spec.json       labels + PreprocessSpec: what `edgeemo quantize` reads beside the model; after
                   training it carries the inference smoothing chosen on validation
   best.keras      best validation accuracy so far; after training, with BatchNorm statistics
-                  re-estimated on plain training faces when that scores higher
+                  re-estimated on plain training faces when that scores higher. With
+                  --val-fraction 0 (a refit on every image, no validation): the newest weights
+                  (the averaged ones with --ema), or after training the weight average
   last.keras      end of the last finished epoch, with optimizer state (resume point)
   swa.npz, swa.keras  with --swa-start: the running mean of the weights (resume point) and, after
                   training, the averaged model with re-estimated BatchNorm statistics
@@ -65,7 +67,11 @@ class TrainConfig(BaseModel):
     init_from: str | None = None
     augment: bool = True
     warp: Warp = "single"  # how flip, rotation, shift and zoom resample each image
-    val_fraction: float = Field(0.1, gt=0, lt=1)
+    # 0: a refit on every image of the split, no validation. Nothing is chosen on data then: the
+    # run goes to its last epoch, best.keras is the final weights (the weight average with
+    # --swa-start, else the --ema weights), spec.json keeps preprocess.smoothing_sigma as given.
+    # For retraining a recipe already chosen on validation with the validation images added.
+    val_fraction: float = Field(0.1, ge=0, lt=1)
     # Seed of the train/validation carve-out; None: `seed`. Runs that differ only in `seed` (init,
     # shuffling, augmentation) but share split_seed can teach one another without leaking.
     split_seed: int | None = None
@@ -96,6 +102,11 @@ class TrainConfig(BaseModel):
     def effective_split_seed(self) -> int:
         return self.seed if self.split_seed is None else self.split_seed
 
+    @property
+    def validates(self) -> bool:
+        """False for a refit (val_fraction 0): no validation images, nothing chosen on them."""
+        return self.val_fraction > 0
+
 
 # Options whose default changed, with the value every run saved before the option existed used.
 LEGACY_DEFAULTS: dict[str, Any] = {"warp": "chained"}
@@ -110,7 +121,7 @@ class TrainResult(BaseModel):
     run_dir: str
     best_model: str
     epochs_done: int
-    best_val_accuracy: float
+    best_val_accuracy: float | None  # None for a refit (no validation)
     seconds_per_epoch: float
     train_images: int
     val_images: int
@@ -169,9 +180,12 @@ def train(config: TrainConfig, run_dir: str | Path, *, resume: bool = False, ver
         data = load_split(config.data, config.split, config.preprocess, class_names=config.class_names,
                           labels=parse_label_mapping(config.labels), limit_per_class=config.limit_per_class)
     num_classes = len(config.class_names)
-    train_idx, val_idx = stratified_split(data.labels, config.val_fraction, config.effective_split_seed)
-    if len(val_idx) == 0:
-        raise DataError(f"expected enough images for a validation split, received {len(data)}")
+    if config.validates:
+        train_idx, val_idx = stratified_split(data.labels, config.val_fraction, config.effective_split_seed)
+        if len(val_idx) == 0:
+            raise DataError(f"expected enough images for a validation split, received {len(data)}")
+    else:
+        train_idx, val_idx = np.arange(len(data.labels)), np.arange(0)
     from edgeemo.training.augment import make_dataset
 
     targets = data.labels[train_idx]
@@ -181,7 +195,7 @@ def train(config: TrainConfig, run_dir: str | Path, *, resume: bool = False, ver
                             batch_size=config.batch_size, training=True, seed=config.seed, mixup=config.mixup, cutmix=config.cutmix,
                             augment=config.augment, warp=config.warp)
     val_ds = make_dataset(data.images[val_idx], data.labels[val_idx], num_classes, config.preprocess,
-                          batch_size=256, training=False)
+                          batch_size=256, training=False) if config.validates else None
     steps_per_epoch = max(1, len(train_idx) // config.batch_size)
 
     if resume:
@@ -221,19 +235,22 @@ def train(config: TrainConfig, run_dir: str | Path, *, resume: bool = False, ver
             if config.ema is not None:
                 # Score the averaged weights too. They pair with BatchNorm statistics gathered by the
                 # raw ones, which hurts them while the weights still move fast, so best.keras takes
-                # whichever of the two scores higher. Training goes on from the raw weights.
+                # whichever of the two scores higher (a refit, with nothing to score on, takes the
+                # averaged ones). Training goes on from the raw weights.
                 raw_weights = [v.numpy() for v in self.model.trainable_variables]
                 self.model.optimizer.finalize_variable_values(self.model.trainable_variables)
-                logs["val_accuracy_ema"] = self.model.evaluate(val_ds, verbose=0, return_dict=True)["accuracy"]
-                keep_average = logs["val_accuracy_ema"] >= val_acc
-                val_acc = max(val_acc, float(logs["val_accuracy_ema"]))
+                keep_average = True
+                if val_ds is not None:
+                    logs["val_accuracy_ema"] = self.model.evaluate(val_ds, verbose=0, return_dict=True)["accuracy"]
+                    keep_average = logs["val_accuracy_ema"] >= val_acc
+                    val_acc = max(val_acc, float(logs["val_accuracy_ema"]))
                 if not keep_average:  # best.keras, if saved below, takes the raw weights
                     _assign(self.model.trainable_variables, raw_weights)
             for key, value in logs.items():
                 history.setdefault(key, []).append(float(value))
             state["epoch_seconds"].append(round(time.perf_counter() - self._t0, 2))
             state["epochs_done"] = epoch + 1
-            if val_acc > state["best_val_accuracy"]:
+            if val_acc > state["best_val_accuracy"] or not config.validates:  # a refit keeps the newest
                 state["best_val_accuracy"] = val_acc
                 state["best_epoch"] = epoch + 1
                 if config.ema is not None:
@@ -268,7 +285,11 @@ def train(config: TrainConfig, run_dir: str | Path, *, resume: bool = False, ver
     if history:
         plot_training_curves(history, f"{config.model} on {Path(config.data).name}", run / "curves.png")
     sigma, smoothed, flip_sigma, flip_accuracy = config.preprocess.smoothing_sigma, None, None, None
-    if (run / "best.keras").is_file() and (config.tune_smoothing or config.reestimate_batchnorm or swa is not None):
+    if not config.validates:
+        if (run / "best.keras").is_file() and state["epochs_done"] >= config.epochs:
+            _finish_refit(run, swa, config, data.images[train_idx], state)
+            write_json(state_path, state)
+    elif (run / "best.keras").is_file() and (config.tune_smoothing or config.reestimate_batchnorm or swa is not None):
         val_pixels, val_labels = data.images[val_idx], data.labels[val_idx]
         best_model = keras.models.load_model(run / "best.keras")
         grids = _score_smoothing(run, best_model, config, val_pixels, val_labels)
@@ -293,7 +314,7 @@ def train(config: TrainConfig, run_dir: str | Path, *, resume: bool = False, ver
         run_dir=str(run),
         best_model=str(run / "best.keras"),
         epochs_done=state["epochs_done"],
-        best_val_accuracy=state["best_val_accuracy"],
+        best_val_accuracy=state["best_val_accuracy"] if config.validates else None,
         seconds_per_epoch=float(np.median(seconds)) if seconds else 0.0,
         train_images=int(len(train_idx)),
         val_images=int(len(val_idx)),
@@ -342,9 +363,40 @@ def _reestimate_batchnorm(run: Path, model: Any, config: TrainConfig, train_pixe
 
 def stops_early(config: TrainConfig, epochs_done: int, wait: int) -> bool:
     """Patience has run out (`wait` epochs without a better checkpoint), outside the averaging epochs:
-    from --swa-start on the run goes to its last epoch, since the weight average wants all of them."""
+    from --swa-start on the run goes to its last epoch, since the weight average wants all of them.
+    A refit has no validation to lose patience with."""
     averaging = config.swa_start is not None and epochs_done >= config.swa_start
-    return wait >= config.patience and not averaging
+    return config.validates and wait >= config.patience and not averaging
+
+
+def _finish_refit(run: Path, swa: WeightAverage | None, config: TrainConfig, train_pixels: np.ndarray,
+                  state: dict[str, Any]) -> None:
+    """A refit's best.keras once training is over: the weight average (with --swa-start), else the
+    last weights, with BatchNorm statistics re-estimated for them. Without validation nothing
+    decides whether the re-estimation pays; the recipe was chosen on a run where it did. Once per
+    run: a --resume of a finished refit leaves best.keras as it is."""
+    import keras
+
+    from edgeemo.training.batchnorm import reestimate_batchnorm
+
+    if state.get("refit_finished"):
+        return
+    model = keras.models.load_model(run / "best.keras")
+    if swa is not None and swa.count:
+        swa.assign_to(model.trainable_variables)
+        state["swa"] = {"epochs": swa.count, "first_epoch": swa.start, "kept": True}
+        state["best_weights"] = "weight average"
+    if config.reestimate_batchnorm or swa is not None:  # averaged weights never produced any statistics
+        # On unblurred faces, as in the validated runs: the spec's blur was chosen on top of that.
+        unblurred = config.preprocess.model_copy(update={"smoothing_sigma": 0.0})
+        faces = reestimate_batchnorm(model, train_pixels, unblurred, seed=config.seed)
+        state["batchnorm_reestimation"] = {"faces": faces, "kept": True}
+    if swa is not None and swa.count:
+        with atomic_path(run / "swa.keras") as tmp:
+            model.save(tmp)
+    with atomic_path(run / "best.keras") as tmp:
+        model.save(tmp)
+    state["refit_finished"] = True
 
 
 def _weight_average_candidate(run: Path, swa: WeightAverage, config: TrainConfig, train_pixels: np.ndarray,
@@ -386,12 +438,13 @@ def _write_spec(run: Path, config: TrainConfig, spec: PreprocessSpec) -> None:
 def _check_source_models(config: TrainConfig) -> None:
     """Teachers (and the --init-from model) must exist and, where their run's config.json says, share
     this run's validation split: a model that trained on this run's validation images would leak them
-    into the targets or the weights."""
+    into the targets or the weights. A refit has no validation images to leak into."""
     for role, path in [("a teacher model (.keras) for --teacher", t) for t in config.teachers] + (
             [("a model (.keras) for --init-from", config.init_from)] if config.init_from else []):
         if not Path(path).exists():
             raise InputFileNotFound(f"expected {role}, received a missing path: {path}")
-        _check_same_split(Path(path), config)
+        if config.validates:
+            _check_same_split(Path(path), config)
 
 
 def _check_same_split(model_path: Path, config: TrainConfig) -> None:
