@@ -1,14 +1,18 @@
 """Turn a trained FER-2013 run into the reference model shipped with edgeemo.
 
     python benchmarks/reference_model.py RUN_DIR --data ../shared/datasets/fer2013
+    python benchmarks/reference_model.py REFIT_DIR --recipe-run RUN_DIR --data ../shared/datasets/fer2013
 
 RUN_DIR is an `edgeemo train` output (best.keras, spec.json, config.json, state.json,
-history.json). Steps, all on this machine's CPU:
+history.json). REFIT_DIR is one trained with --val-fraction 0 (every training image, no
+validation): RUN_DIR's recipe retrained, and RUN_DIR's model stands in for it on validation.
+Steps, all on this machine's CPU:
 
 1. On the validation split the run carved out of train/ (same fraction and seed), choose the
    inference smoothing (spec.json's smoothing_sigma) with and without test-time flip averaging;
    flip averaging is switched on only if it gains at least FLIP_MIN_GAIN_PP there. The test
-   split plays no part in any choice.
+   split plays no part in any choice. A refit, which trained on those images, takes the
+   choices its recipe run's model makes there.
 2. `edgeemo quantize` (generic-cpu recipe: TFLite and ONNX, fp32 and int8, calibrated on
    class-balanced train images), each artifact verified in its own runtime.
 3. Every artifact scored once on test (PublicTest), with and without flip averaging, and timed
@@ -48,6 +52,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("run", type=Path, help="an `edgeemo train` output folder")
     parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "datasets" / "fer2013")
+    parser.add_argument("--recipe-run", type=Path, default=None,
+                        help="for a refit (trained with --val-fraction 0): the validated run whose recipe it retrains")
     parser.add_argument("--latency-runs", type=int, default=300)
     args = parser.parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -81,6 +87,13 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     config = json.loads((run / "config.json").read_text())
     state = json.loads((run / "state.json").read_text())
+    problem = recipe_problem(config, args.recipe_run)
+    if problem:
+        out.print(f"error: {problem}")
+        return 2
+    refit = args.recipe_run is not None
+    validated = args.recipe_run if refit else run  # whose model and split choose on validation
+    validated_config = json.loads((validated / "config.json").read_text())
     history = json.loads((run / "history.json").read_text())
     sidecar = load_spec_file(run / "spec.json", strict=False)
     spec, labels = sidecar["preprocess"], list(sidecar["labels"])
@@ -96,11 +109,12 @@ def main(argv: list[str] | None = None) -> int:
 
         with out.status("validation: inference smoothing, flip averaging"):
             train = load_split(args.data, "train", spec, class_names=labels, progress=False)
-            split_seed = config["seed"] if config.get("split_seed") is None else config["split_seed"]
-            _, val_idx = stratified_split(train.labels, config["val_fraction"], split_seed)
+            split_seed = validated_config["seed"] if validated_config.get("split_seed") is None else validated_config["split_seed"]
+            _, val_idx = stratified_split(train.labels, validated_config["val_fraction"], split_seed)
             pixels_val, y_val = train.images[val_idx], train.labels[val_idx]
+            validated_rt = KerasRuntime(validated / "best.keras") if refit else float_rt
             (sigma_plain, by_sigma_plain), (sigma_flip, by_sigma_flip) = choose_smoothing_plain_and_flipped(
-                float_rt, pixels_val, y_val, spec)
+                validated_rt, pixels_val, y_val, spec)
             del train, pixels_val
         val_plain, val_flip = by_sigma_plain[sigma_plain], by_sigma_flip[sigma_flip]
         flip_average = flip_averaging_pays(val_plain, val_flip)
@@ -145,9 +159,12 @@ def main(argv: list[str] | None = None) -> int:
             "machine": machine_info(),
             "run": run.name,
             "train_config": config,
+            # A refit's validation numbers are its recipe run's model's (this run trained on those images).
+            "recipe_run": args.recipe_run.name if refit else None,
+            "validation_split": {"val_fraction": validated_config["val_fraction"], "split_seed": split_seed},
             "epochs_done": state["epochs_done"],
             "best_epoch": state.get("best_epoch"),
-            "best_val_accuracy": state["best_val_accuracy"],
+            "best_val_accuracy": None if refit else state["best_val_accuracy"],
             "best_weights": state.get("best_weights", "raw"),
             "best_checkpoint_weights": checkpoint_weights(history, state.get("best_epoch")),
             "batchnorm_reestimation": state.get("batchnorm_reestimation"),
@@ -167,12 +184,14 @@ def main(argv: list[str] | None = None) -> int:
         }
 
         report_dir = tmp / "report"
-        notes = [f"run: {run.name}: {chosen_weights(info, config)}, chosen on validation",
+        chosen = f"refit of {info['recipe_run']}'s recipe" if refit else "chosen on validation"
+        notes = [f"run: {run.name}: {chosen_weights(info, config)}, {chosen}",
                  f"test: {test.source} ({len(test)} images)", "+flip: each image averaged with its mirror image",
                  "latency: edgeemo bench p50, 1 thread, one face; latency_ms_flip_average: the face and its mirror in one batch"]
         write_report(report_dir, "edgeemo reference model on FER-2013 PublicTest", results, labels, notes,
                      extra={"reference_model": info})
-        plot_training_curves(history, f"{config['model']} on FER-2013 (validation carved from train)",
+        plot_training_curves(history, f"{config['model']} on FER-2013 " + ("(refit on all of train)" if refit
+                                                                            else "(validation carved from train)"),
                              report_dir / "training_curves.png")
 
         by_key = {a.key: a for a in quantized.artifacts}
@@ -193,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
                      flip_average=flip_average,
                      source={"model_card": "MODEL_CARD.md", "train_model": config["model"],
                              "float_test_accuracy": float_headline["accuracy"],
-                             "best_val_accuracy": state["best_val_accuracy"]})
+                             "best_val_accuracy": info["best_val_accuracy"]})
         with atomic_dir(ASSETS / "reference_model") as folder:
             model.save(folder / keras_path.name)  # loaded without its optimizer: a third of the training file
             shutil.copy2(model_dir / "spec.json", folder / "spec.json")
@@ -229,6 +248,32 @@ def bench_latency(artifacts: list[Any], spec_file: Path, runs: int, tmp: Path) -
     return one_face, with_mirror
 
 
+def recipe_problem(config: dict[str, Any], recipe_run: Path | None) -> str | None:
+    """Why --recipe-run does not fit the run (None when it does): a refit (val_fraction 0) needs the
+    validated run it retrains, with that run's architecture and input; any other run needs none."""
+    refit = config.get("val_fraction") == 0
+    if not refit:
+        return None if recipe_run is None else (
+            f"expected --recipe-run only for a refit (a run trained with --val-fraction 0), received it for a run "
+            f"with validation fraction {config.get('val_fraction')}")
+    if recipe_run is None:
+        return "expected --recipe-run RUN (the validated run this refit retrains) for a run trained with --val-fraction 0, received none"
+    if not (recipe_run / "best.keras").is_file() or not (recipe_run / "config.json").is_file():
+        return f"expected --recipe-run to be an `edgeemo train` folder with best.keras and config.json, received {recipe_run}"
+    recipe = json.loads((recipe_run / "config.json").read_text())
+    if recipe.get("val_fraction", 0) == 0:
+        return f"expected --recipe-run to be a run with validation, received the refit {recipe_run}"
+    differs = [key for key in ("model", "preprocess", "class_names") if key in config and recipe.get(key) != config[key]
+               and not (key == "preprocess" and _without_blur(recipe[key]) == _without_blur(config[key]))]
+    if differs:
+        return f"expected --recipe-run {recipe_run} to train the same {', '.join(differs)} as the refit, received another"
+    return None
+
+
+def _without_blur(preprocess: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in preprocess.items() if k != "smoothing_sigma"}
+
+
 def shippable_config(config: dict[str, Any]) -> dict[str, Any]:
     """The run's TrainConfig without this machine's paths: `edgeemo train --init-from reference`
     reads its split (dataset folder name, split seed) to refuse leaking validation images."""
@@ -261,10 +306,35 @@ def chosen_weights(info: dict[str, Any], config: dict[str, Any]) -> str:
     done, planned = info["epochs_done"], config.get("epochs", info["epochs_done"])
     stopped = f"; training stopped early at epoch {done} of {planned}" if done < planned else ""
     swa = info.get("weight_average")
+    if info.get("recipe_run"):  # a refit keeps what its recipe fixes in advance: nothing was scored
+        return (f"the weights (the mean of epochs {swa['first_epoch']}-{done}, as the recipe fixes)" if swa
+                else f"the final weights (epoch {done})")
     if swa and swa["kept"]:
         return (f"the weights (the mean of epochs {swa['first_epoch']}-{done}, which scored above the best checkpoint, "
                 f"epoch {info['best_epoch']}{stopped})")
     return f"the checkpoint (epoch {info['best_epoch']}{stopped})" if stopped else f"the checkpoint (epoch {info['best_epoch']} of {done})"
+
+
+def _data_sentence(info: dict[str, Any], cfg: dict[str, Any]) -> str:
+    """The card's account of train, validation and what was chosen where."""
+    split = info.get("validation_split") or {"val_fraction": cfg["val_fraction"],
+                                             "split_seed": cfg["seed"] if cfg.get("split_seed") is None else cfg["split_seed"]}
+    held_out = f"a stratified {round(100 * split['val_fraction'])}% of it held out for validation (split seed {split['split_seed']})"
+    if info.get("recipe_run"):
+        return (f"Training used every image of the original Training split (28,709): a refit of run `{info['recipe_run']}`'s\n"
+                f"  recipe, which trained with {held_out}. The recipe, the inference smoothing and the flip-averaging switch\n"
+                f"  were chosen on that validation split only, with `{info['recipe_run']}`'s model; the refit ships {chosen_weights(info, cfg)}.")
+    return (f"Training used the original Training split (28,709 images)\n  with {held_out};\n"
+            f"  {chosen_weights(info, cfg)}, the inference smoothing and the flip-averaging switch were chosen on validation only.")
+
+
+def _validation_sentence(info: dict[str, Any]) -> str:
+    scored = (f"validation ({info['val_images']} images) scored\n{_pct(info['val_accuracy_plain'])} single pass and "
+              f"{_pct(info['val_accuracy_flip_average'])} flip-averaged.")
+    if info.get("recipe_run"):
+        return f"With the inference smoothing chosen for each, `{info['recipe_run']}`'s model on {scored}"
+    return (f"Best validation accuracy during training {_pct(info['best_val_accuracy'])}\n(unsmoothed, single pass); "
+            f"with the inference smoothing chosen for each, {scored}")
 
 
 def _pct(x: float) -> str:
@@ -277,6 +347,8 @@ def render_card(info: dict[str, Any], results: dict[str, dict[str, Any]], sizes:
 
     cfg = saved_config(info["train_config"])
     flip = info["flip_average"]
+    refit = info.get("recipe_run")  # the validated run a refit retrains, whose model scored validation
+    on_validation = f"on validation (with {refit}'s model)" if refit else "on validation"
     mode = "with flip averaging" if flip else "single pass"
     shipped = "tflite-int8+flip" if flip else "tflite-int8"
     conf = np.array(headline["confusion"])
@@ -300,6 +372,8 @@ def render_card(info: dict[str, Any], results: dict[str, dict[str, Any]], sizes:
     teachers = cfg.get("teachers") or []
     init_from = cfg.get("init_from")
     flags = [f"--split-seed {cfg['split_seed']}"] if cfg.get("split_seed") is not None else []
+    if refit:
+        flags.append(f"--val-fraction 0 --smoothing-sigma {cfg['preprocess']['smoothing_sigma']:g}")
     flags += [f"--teacher {_in_run(t)}" for t in teachers]
     if teachers:
         flags.append(f"--distill-weight {cfg['distill_weight']} --distill-temperature {cfg['distill_temperature']}")
@@ -337,21 +411,28 @@ def render_card(info: dict[str, Any], results: dict[str, dict[str, Any]], sizes:
     sigma = spec["smoothing_sigma"]
     smoothing = (f"Smoothed with a Gaussian blur of sigma {sigma:g} px (`smoothing_sigma` in the manifest; edgeemo applies it in "
                  "`PreprocessSpec.normalize`, code feeding the model files directly must do the same). Training augmentation "
-                 "resamples every image, so the model learned on slightly soft faces; on validation the blur took accuracy from "
+                 f"resamples every image, so the model learned on slightly soft faces; {on_validation} the blur took accuracy from "
                  f"{_pct(by_sigma['0.0'])} to {_pct(by_sigma[str(sigma)])} ({mode}). It costs about 0.01 ms per face."
                  if sigma > 0 else "No inference smoothing: none gained on validation.")
     weights_note = ""
-    if cfg.get("ema") is not None:
+    if cfg.get("ema") is not None and refit:
+        weights_note = (f"The weights were also averaged (exponential moving average, momentum {cfg['ema']}); with no "
+                        "validation, each epoch's checkpoint holds the averaged weights. ")
+    elif cfg.get("ema") is not None:
         weights_note = (f"The weights were also averaged (exponential moving average, momentum {cfg['ema']}); every epoch "
                      "scored both the raw and the averaged weights on validation, and the checkpoint is the better of "
                      f"the two ({info.get('best_checkpoint_weights', info.get('best_weights', 'raw'))} weights here). ")
     bn = info.get("batchnorm_reestimation")
-    if bn:
+    swa = info.get("weight_average")
+    if refit:
+        weights_note += (f"After training, {'the mean of the weights at the end of epochs ' + str(swa['first_epoch']) + '-' + str(info['epochs_done']) + ' (stochastic weight averaging) ' if swa else 'the final weights '}"
+                         f"{'took BatchNorm statistics re-estimated on ' + format(bn['faces'], ',') + ' plain training faces; ' if bn else ''}"
+                         f"nothing is scored in a refit: the recipe fixed these weights in advance. ")
+    elif bn:
         weights_note += (f"BatchNorm statistics re-estimated after training on {bn['faces']:,} plain training faces "
                       f"{'were kept' if bn['kept'] else 'were not kept'} (validation {_pct(bn['val_accuracy_before'])} "
                       f"before, {_pct(bn['val_accuracy_after'])} after). ")
-    swa = info.get("weight_average")
-    if swa:
+    if swa and not refit:
         weights_note += (f"The mean of the weights at the end of epochs {swa['first_epoch']}-{info['epochs_done']} (stochastic weight "
                          f"averaging, BatchNorm statistics re-estimated) {'replaced' if swa['kept'] else 'did not replace'} "
                          f"the best checkpoint (validation {_pct(swa['val_accuracy'])} against {_pct(swa['val_accuracy_best_checkpoint'])}). ")
@@ -380,9 +461,7 @@ The emotion model edgeemo ships as its embedded default: `edgeemo run` uses it w
 ## Data
 
 - FER-2013 (Goodfellow et al., 2013): 48x48 grayscale faces gathered by image search, labelled
-  with one of seven expressions. Training used the original Training split (28,709 images)
-  with a stratified {int(100 * cfg['val_fraction'])}% of it held out for validation (split seed {cfg.get('split_seed') if cfg.get('split_seed') is not None else cfg['seed']});
-  {chosen_weights(info, cfg)}, the inference smoothing and the flip-averaging switch were chosen on validation only.
+  with one of seven expressions. {_data_sentence(info, cfg)}
 - Test: the original PublicTest split, {info['test_images']} images, scored once per artifact.
 - Class balance of train: happy 25%, neutral 17%, sad 17%, fear 14%, angry 14%, surprise 11%,
   disgust 1.5%. Training weighted classes by {cfg['class_weighting']} inverse frequency.
@@ -394,16 +473,14 @@ The emotion model edgeemo ships as its embedded default: `edgeemo run` uses it w
   resized to {spec['height']}x{spec['width']}, scaled to [{'0, 1' if spec['normalization'] == '0_1' else spec['normalization']}].
 - {smoothing}
 - The int8 models take the same float input and quantize it inside (input scale and zero point are in the manifest).
-- {"Flip averaging is on: each face is classified together with its mirror image and the two probability vectors are averaged. It gained " + f"{100 * (info['val_accuracy_flip_average'] - info['val_accuracy_plain']):+.2f} pp on validation, and it doubles the classify cost. `edgeemo run --no-flip-average` or `flip_average = false` in the config turns it off." if flip else "Flip averaging is off: it gained less than the threshold on validation."}
+- {"Flip averaging is on: each face is classified together with its mirror image and the two probability vectors are averaged. It gained " + f"{100 * (info['val_accuracy_flip_average'] - info['val_accuracy_plain']):+.2f} pp {on_validation}, and it doubles the classify cost. `edgeemo run --no-flip-average` or `flip_average = false` in the config turns it off." if flip else "Flip averaging is off: it gained less than the threshold on validation."}
 
 ## Training
 
 `edgeemo train --model {cfg['model']} --epochs {cfg['epochs']} --batch-size {cfg['batch_size']} --lr {cfg['learning_rate']}
 --label-smoothing {cfg['label_smoothing']} --class-weighting {cfg['class_weighting']} --mixup {cfg['mixup']} --seed {cfg['seed']}{extra_flags}`:
 {lineage}AdamW (weight decay {cfg['weight_decay']}), {cfg['warmup_epochs']} warm-up epochs then cosine decay, random
-flips, shifts, rotations and zoom ({warp}), brightness and contrast. {weights_note}Best validation accuracy during training {_pct(info['best_val_accuracy'])}
-(unsmoothed, single pass); with the inference smoothing chosen for each, validation ({info['val_images']} images) scored
-{_pct(info['val_accuracy_plain'])} single pass and {_pct(info['val_accuracy_flip_average'])} flip-averaged.
+flips, shifts, rotations and zoom ({warp}), brightness and contrast. {weights_note}{_validation_sentence(info)}
 The path to this model, run by run, is in `benchmarks/EXPERIMENTS.md`; curves in
 `benchmarks/results/reference-model/training_curves.png`.
 

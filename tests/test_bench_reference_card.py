@@ -49,3 +49,36 @@ def test_model_card_names_the_weight_average() -> None:
     assert "the better of the two (averaged weights here)" in rendered
     info["weight_average"] = {**info["weight_average"], "kept": False}
     assert "the checkpoint (epoch 69; training stopped early at epoch 99 of 120)" in _render(info, results)
+
+
+def test_model_card_of_a_refit_credits_its_recipe_run() -> None:
+    info, results = _shipped_report()
+    config = {**info["train_config"], "val_fraction": 0.0, "epochs": 120, "swa_start": 91,
+              "preprocess": {**info["train_config"]["preprocess"], "smoothing_sigma": 0.5}}
+    info = {**info, "train_config": config, "recipe_run": "distill-scratch-e120", "epochs_done": 120, "best_epoch": 120,
+            "validation_split": {"val_fraction": 0.1, "split_seed": 0}, "best_val_accuracy": None,
+            "batchnorm_reestimation": {"faces": 6400, "kept": True},
+            "weight_average": {"epochs": 30, "first_epoch": 91, "kept": True}}
+    rendered = _render(info, results)
+    assert "Training used every image of the original Training split (28,709): a refit of run `distill-scratch-e120`'s" in rendered
+    assert "a stratified 10% of it held out for validation (split seed 0)" in rendered
+    assert "the refit ships the weights (the mean of epochs 91-120, as the recipe fixes)" in rendered
+    assert "--val-fraction 0 --smoothing-sigma 0.5" in rendered
+    assert "on validation (with distill-scratch-e120's model)" in rendered
+    assert "Best validation accuracy during training" not in rendered
+
+
+def test_a_refit_needs_the_validated_run_it_retrains(tmp_path: Path) -> None:
+    module = load_script("reference_model")
+    recipe = tmp_path / "recipe"
+    recipe.mkdir()
+    validated = {"model": "accurate", "val_fraction": 0.1, "preprocess": {"height": 48, "smoothing_sigma": 0.0}}
+    (recipe / "config.json").write_text(json.dumps(validated))
+    (recipe / "best.keras").write_bytes(b"")
+    refit = {**validated, "val_fraction": 0.0, "preprocess": {"height": 48, "smoothing_sigma": 0.5}}
+    assert module.recipe_problem(refit, recipe) is None
+    assert module.recipe_problem(validated, None) is None
+    assert "expected --recipe-run RUN" in module.recipe_problem(refit, None)
+    assert "only for a refit" in module.recipe_problem(validated, recipe)
+    assert "same model" in module.recipe_problem({**refit, "model": "accurate_wide"}, recipe)
+    assert "with best.keras" in module.recipe_problem(refit, tmp_path / "missing")
