@@ -59,6 +59,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"expected a run folder with state.json and a reference-model report.json, received {args.run} and "
               f"{args.shipped} ({exc.__class__.__name__}: {exc})", file=sys.stderr)
         return 2
+    if state.get("refit_finished"):
+        print(f"expected a run with validation, received the refit {args.run} (--val-fraction 0): it has nothing to "
+              "check; its recipe run passed or failed this check, and reference_model.py --recipe-run ships it", file=sys.stderr)
+        return 2
     if "smoothing_val_accuracy_flip_average" not in state:
         print(f"expected a finished run (state.json with the smoothing grids), received {args.run} at epoch "
               f"{state.get('epochs_done')}", file=sys.stderr)
