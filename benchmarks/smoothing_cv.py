@@ -13,15 +13,13 @@ Exits 2 on bad input (a missing model, a dataset without train/).
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
-from pathlib import Path
 from typing import Any
 
 import numpy as np
+from validation_split import load_validation, parse_probe_args  # the script beside this one
 
-HERE = Path(__file__).resolve().parent
 SPLITS = 20
 
 
@@ -42,27 +40,17 @@ def cross_validated_choice(correct: dict[float, np.ndarray], splits: int = SPLIT
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("models", type=Path, nargs="+", help=".keras models trained with the 10%, seed-0 carve-out")
-    parser.add_argument("--data", type=Path, default=HERE.parent.parent / "shared" / "datasets" / "fer2013")
-    parser.add_argument("--out", type=Path, default=HERE / "results" / "smoothing-cv.json")
-    args = parser.parse_args(argv)
-    missing = [str(m) for m in args.models if not m.is_file()]
-    if missing or not (args.data / "train").is_dir():
-        problem = f"models that do not exist: {', '.join(missing)}" if missing else f"{args.data} without train/"
-        print(f"expected .keras models and a dataset folder with train/, received {problem}", file=sys.stderr)
+    args = parse_probe_args(__doc__.split("\n\n")[0], "smoothing-cv.json", argv)
+    if args is None:
         return 2
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    from edgeemo.data import load_split, stratified_split
     from edgeemo.evaluation.smoothing import correct_by_smoothing
     from edgeemo.fileio import write_json
     from edgeemo.preprocess import PreprocessSpec
     from edgeemo.runtime.keras_rt import KerasRuntime
 
     spec = PreprocessSpec()
-    train = load_split(args.data, "train", spec, progress=False)
-    _, val_idx = stratified_split(train.labels, 0.1, 0)
-    pixels, labels = train.images[val_idx], train.labels[val_idx]
+    pixels, labels = load_validation(args.data)
     report: dict[str, Any] = {"data": args.data.name, "validation_images": int(len(labels)), "splits": SPLITS, "models": {}}
     for path in args.models:
         with KerasRuntime(path) as runtime:

@@ -12,15 +12,13 @@ Writes benchmarks/results/tta-views.json. Exits 2 on bad input.
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
-from pathlib import Path
 from typing import Any
 
 import numpy as np
+from validation_split import load_validation, parse_probe_args  # the script beside this one
 
-HERE = Path(__file__).resolve().parent
 # name: (rotation in degrees, scale, x shift px, y shift px)
 VIEWS: dict[str, tuple[float, float, float, float]] = {
     "shift x+1": (0, 1, 1, 0), "shift x-1": (0, 1, -1, 0), "shift y+1": (0, 1, 0, 1), "shift y-1": (0, 1, 0, -1),
@@ -57,25 +55,15 @@ def accuracy_by_views(probs: dict[str, np.ndarray], labels: np.ndarray) -> dict[
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("models", type=Path, nargs="+", help=".keras models trained with the 10%, seed-0 carve-out")
-    parser.add_argument("--data", type=Path, default=HERE.parent.parent / "shared" / "datasets" / "fer2013")
-    parser.add_argument("--out", type=Path, default=HERE / "results" / "tta-views.json")
-    args = parser.parse_args(argv)
-    missing = [str(m) for m in args.models if not m.is_file()]
-    if missing or not (args.data / "train").is_dir():
-        problem = f"models that do not exist: {', '.join(missing)}" if missing else f"{args.data} without train/"
-        print(f"expected .keras models and a dataset folder with train/, received {problem}", file=sys.stderr)
+    args = parse_probe_args(__doc__.split("\n\n")[0], "tta-views.json", argv)
+    if args is None:
         return 2
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    from edgeemo.data import load_split, stratified_split
     from edgeemo.fileio import write_json
     from edgeemo.preprocess import PreprocessSpec, load_spec_file
     from edgeemo.runtime.keras_rt import KerasRuntime
 
-    train = load_split(args.data, "train", PreprocessSpec(), progress=False)
-    _, val_idx = stratified_split(train.labels, 0.1, 0)
-    pixels, labels = train.images[val_idx], train.labels[val_idx]
+    pixels, labels = load_validation(args.data)
     views = {"face": pixels, **{name: warp(pixels, *params) for name, params in VIEWS.items()}}
     report: dict[str, Any] = {"data": args.data.name, "validation_images": int(len(labels)), "models": {}}
     for path in args.models:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -25,10 +23,3 @@ def test_luck_in_the_choice_is_not_counted() -> None:
     correct[3.0] = rng.random(3000) < 0.8
     assert abs(cv.cross_validated_choice(correct) - correct[3.0].mean()) < 0.01
 
-
-def test_a_missing_model_is_one_line_and_exit_2(tmp_path: Path) -> None:
-    proc = subprocess.run([sys.executable, str(SCRIPT), str(tmp_path / "none.keras"), "--data", str(tmp_path)],
-                          capture_output=True, text=True)
-    assert proc.returncode == 2
-    assert proc.stderr.strip().splitlines() == [
-        f"expected .keras models and a dataset folder with train/, received models that do not exist: {tmp_path / 'none.keras'}"]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -43,10 +41,3 @@ def test_an_extra_view_is_scored_on_top_of_the_face_and_its_mirror() -> None:
     assert scores["+ all four 1 px shifts"] == 1.0
     assert "+ zoom in 5%" not in scores  # only the views that were scored
 
-
-def test_a_missing_model_is_one_line_and_exit_2(tmp_path: Path) -> None:
-    proc = subprocess.run([sys.executable, str(SCRIPT), str(tmp_path / "none.keras"), "--data", str(tmp_path)],
-                          capture_output=True, text=True)
-    assert proc.returncode == 2
-    assert proc.stderr.strip().splitlines() == [
-        f"expected .keras models and a dataset folder with train/, received models that do not exist: {tmp_path / 'none.keras'}"]
