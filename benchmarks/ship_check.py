@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"expected a run folder with state.json and a reference-model report.json, received {args.run} and "
               f"{args.shipped} ({exc.__class__.__name__}: {exc})", file=sys.stderr)
         return 2
-    if state.get("refit_finished"):
+    if "refit_finished_epoch" in state:
         print(f"expected a run with validation, received the refit {args.run} (--val-fraction 0): it has nothing to "
               "check; its recipe run passed or failed this check, and reference_model.py --recipe-run ships it", file=sys.stderr)
         return 2

@@ -45,7 +45,7 @@ def test_an_unfinished_run_is_one_line_and_exit_2(tmp_path: Path) -> None:
     assert proc.stderr.strip().splitlines() == [
         f"expected a finished run (state.json with the smoothing grids), received {run} at epoch 59"]
     # A finished refit has no validation of its own: the check does not apply, and says so.
-    (run / "state.json").write_text(json.dumps({"epochs_done": 120, "refit_finished": True}))
+    (run / "state.json").write_text(json.dumps({"epochs_done": 120, "refit_finished_epoch": 120}))
     proc = subprocess.run([sys.executable, str(SCRIPT), str(run)], capture_output=True, text=True)
     assert proc.returncode == 2
     [line] = proc.stderr.strip().splitlines()

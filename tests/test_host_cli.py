@@ -302,11 +302,22 @@ def test_refit_without_validation_trains_on_every_image_and_ships_the_average(de
     assert all(np.array_equal(a, b) for a, b in zip(average.get_weights(), best.get_weights(), strict=True))
     last = keras.models.load_model(run / "last.keras")
     assert any(not np.allclose(a, b) for a, b in zip(best.trainable_variables, last.trainable_variables, strict=True))
-    # A --resume of the finished refit leaves best.keras alone.
+    # A --resume of the finished refit leaves best.keras alone ...
     before = (run / "best.keras").stat().st_mtime_ns
     code, _, err = _invoke("train", "--out", run, "--resume")
     assert code == 0, err
     assert (run / "best.keras").stat().st_mtime_ns == before
+    # ... and one trained further ships the average of all its epochs again.
+    config = json.loads((run / "config.json").read_text())
+    config["epochs"] = 3
+    (run / "config.json").write_text(json.dumps(config))
+    code, stdout, err = _invoke("train", "--out", run, "--resume")
+    assert code == 0, err
+    assert "the weight average of 3 epochs" in stdout
+    state = json.loads((run / "state.json").read_text())
+    assert state["swa"]["epochs"] == 3 and state["refit_finished_epoch"] == 3
+    average, best = keras.models.load_model(run / "swa.keras"), keras.models.load_model(run / "best.keras")
+    assert all(np.array_equal(a, b) for a, b in zip(average.get_weights(), best.get_weights(), strict=True))
 
 
 def test_train_fine_tunes_from_a_model(demo_root: Path, one_epoch_run: Path, tmp_path: Path) -> None:

@@ -374,12 +374,13 @@ def _finish_refit(run: Path, swa: WeightAverage | None, config: TrainConfig, tra
     """A refit's best.keras once training is over: the weight average (with --swa-start), else the
     last weights, with BatchNorm statistics re-estimated for them. Without validation nothing
     decides whether the re-estimation pays; the recipe was chosen on a run where it did. Once per
-    run: a --resume of a finished refit leaves best.keras as it is."""
+    finished length: a --resume of a finished refit leaves best.keras as it is, one that trained
+    further (more --epochs in config.json) finishes again."""
     import keras
 
     from edgeemo.training.batchnorm import reestimate_batchnorm
 
-    if state.get("refit_finished"):
+    if state.get("refit_finished_epoch") == state["epochs_done"]:
         return
     model = keras.models.load_model(run / "best.keras")
     if swa is not None and swa.count:
@@ -396,7 +397,7 @@ def _finish_refit(run: Path, swa: WeightAverage | None, config: TrainConfig, tra
             model.save(tmp)
     with atomic_path(run / "best.keras") as tmp:
         model.save(tmp)
-    state["refit_finished"] = True
+    state["refit_finished_epoch"] = state["epochs_done"]
 
 
 def _weight_average_candidate(run: Path, swa: WeightAverage, config: TrainConfig, train_pixels: np.ndarray,
