@@ -60,15 +60,14 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     from edgeemo.fileio import write_json
-    from edgeemo.preprocess import PreprocessSpec, load_spec_file
+    from edgeemo.preprocess import PreprocessSpec, spec_beside
     from edgeemo.runtime.keras_rt import KerasRuntime
 
     pixels, labels = load_validation(args.data)
     views = {"face": pixels, **{name: warp(pixels, *params) for name, params in VIEWS.items()}}
     report: dict[str, Any] = {"data": args.data.name, "validation_images": int(len(labels)), "models": {}}
     for path in args.models:
-        sidecar = path.parent / "spec.json"
-        spec = load_spec_file(sidecar, strict=False)["preprocess"] if sidecar.is_file() else PreprocessSpec()
+        spec = spec_beside(path, PreprocessSpec())
         probs: dict[str, np.ndarray] = {}
         with KerasRuntime(path) as runtime:
             for name, faces in views.items():

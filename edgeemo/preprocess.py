@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from edgeemo.errors import ConfigError, DataError
 from edgeemo.fileio import read_json
 
-__all__ = ["NORMALIZATIONS", "SPEC_FILE", "PreprocessSpec", "gaussian_kernel", "load_spec_file", "smooth"]
+__all__ = ["NORMALIZATIONS", "SPEC_FILE", "PreprocessSpec", "gaussian_kernel", "load_spec_file", "smooth", "spec_beside"]
 
 # What a training run writes beside its model; quantize, evaluate and bench read it back.
 SPEC_FILE = "spec.json"
@@ -110,6 +110,12 @@ def smooth(x: np.ndarray, sigma: float) -> np.ndarray:
     out = np.stack([cv2.sepFilter2D(img, -1, taps, taps, borderType=cv2.BORDER_REFLECT_101).reshape(img.shape)
                     for img in batch]) if len(batch) else batch
     return out.reshape(x.shape)
+
+
+def spec_beside(model: str | Path, default: PreprocessSpec) -> PreprocessSpec:
+    """The PreprocessSpec in the spec.json a training run wrote beside `model`; `default` when there is none."""
+    sidecar = Path(model).parent / SPEC_FILE
+    return load_spec_file(sidecar, strict=False)["preprocess"] if sidecar.is_file() else default
 
 
 def load_spec_file(path: Path, *, strict: bool = True) -> dict[str, Any]:

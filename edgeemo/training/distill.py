@@ -11,12 +11,10 @@ smoothing) of the spec.json its run wrote, when there is one.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
 from edgeemo.errors import ModelError
-from edgeemo.preprocess import SPEC_FILE, PreprocessSpec, load_spec_file
+from edgeemo.preprocess import PreprocessSpec, spec_beside
 
 __all__ = ["soften", "teacher_probabilities", "teacher_targets"]
 
@@ -34,14 +32,8 @@ def teacher_probabilities(teachers: list[str], images: np.ndarray, spec: Preproc
             if tuple(teacher.input_shape) != tuple(spec.input_shape) or teacher.num_classes != num_classes:
                 raise ModelError(f"expected a teacher taking {spec.input_shape} with {num_classes} outputs, "
                                  f"received {path} taking {teacher.input_shape} with {teacher.num_classes}")
-            total += teacher.predict_pixels(images, _own_spec(path, spec), flip_average=True, batch_size=batch_size)
+            total += teacher.predict_pixels(images, spec_beside(path, spec), flip_average=True, batch_size=batch_size)
     return (total / len(teachers)).astype(np.float32)
-
-
-def _own_spec(teacher: str, student: PreprocessSpec) -> PreprocessSpec:
-    """The spec.json the teacher's run wrote beside it; the student's when there is none."""
-    sidecar = Path(teacher).parent / SPEC_FILE
-    return load_spec_file(sidecar, strict=False)["preprocess"] if sidecar.is_file() else student
 
 
 def soften(probs: np.ndarray, temperature: float) -> np.ndarray:

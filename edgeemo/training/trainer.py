@@ -354,9 +354,7 @@ def _reestimate_batchnorm(run: Path, model: Any, config: TrainConfig, train_pixe
     faces. The new statistics replace the old in best.keras when their best smoothing scores higher
     on validation: a blur and the re-estimation both answer the soft training faces, and a model
     keeps whichever works better."""
-    from edgeemo.training.batchnorm import reestimate_batchnorm
-
-    faces = reestimate_batchnorm(model, train_pixels, config.preprocess, seed=config.seed)
+    faces = _reestimate_on_plain_faces(model, train_pixels, config)
     grids, before, after = _replace_best_if_higher(run, model, config, val_pixels, val_labels, grids)
     return grids, {"val_accuracy_before": before, "val_accuracy_after": after, "kept": after > before, "faces": faces}
 
@@ -378,23 +376,17 @@ def _finish_refit(run: Path, swa: WeightAverage | None, config: TrainConfig, tra
     further (more --epochs in config.json) finishes again."""
     import keras
 
-    from edgeemo.training.batchnorm import reestimate_batchnorm
-
     if state.get("refit_finished_epoch") == state["epochs_done"]:
         return
-    model = keras.models.load_model(run / "best.keras")
     if swa is not None and swa.count:
-        swa.assign_to(model.trainable_variables)
+        model, faces = _weight_average_model(run, swa, config, train_pixels)
         state["swa"] = {"epochs": swa.count, "first_epoch": swa.start, "kept": True}
         state["best_weights"] = "weight average"
-    if config.reestimate_batchnorm or swa is not None:  # averaged weights never produced any statistics
-        # On unblurred faces, as in the validated runs: the spec's blur was chosen on top of that.
-        unblurred = config.preprocess.model_copy(update={"smoothing_sigma": 0.0})
-        faces = reestimate_batchnorm(model, train_pixels, unblurred, seed=config.seed)
         state["batchnorm_reestimation"] = {"faces": faces, "kept": True}
-    if swa is not None and swa.count:
-        with atomic_path(run / "swa.keras") as tmp:
-            model.save(tmp)
+    else:
+        model = keras.models.load_model(run / "best.keras")
+        if config.reestimate_batchnorm:
+            state["batchnorm_reestimation"] = {"faces": _reestimate_on_plain_faces(model, train_pixels, config), "kept": True}
     with atomic_path(run / "best.keras") as tmp:
         model.save(tmp)
     state["refit_finished_epoch"] = state["epochs_done"]
@@ -405,18 +397,32 @@ def _weight_average_candidate(run: Path, swa: WeightAverage, config: TrainConfig
     """best.keras's architecture with the averaged weights and BatchNorm statistics re-estimated for
     them (they never produced any), saved as swa.keras; it replaces best.keras when its best
     smoothing scores higher on validation than best.keras's does."""
-    import keras
-
-    from edgeemo.training.batchnorm import reestimate_batchnorm
-
-    model = keras.models.load_model(run / "best.keras")
-    swa.assign_to(model.trainable_variables)
-    reestimate_batchnorm(model, train_pixels, config.preprocess, seed=config.seed)
-    with atomic_path(run / "swa.keras") as tmp:
-        model.save(tmp)
+    model, _ = _weight_average_model(run, swa, config, train_pixels)
     grids, before, after = _replace_best_if_higher(run, model, config, val_pixels, val_labels, grids)
     return grids, {"epochs": swa.count, "first_epoch": swa.start, "val_accuracy_best_checkpoint": before,
                    "val_accuracy": after, "kept": after > before}
+
+
+def _weight_average_model(run: Path, swa: WeightAverage, config: TrainConfig, train_pixels: np.ndarray) -> tuple[Any, int]:
+    """(best.keras's architecture with the averaged weights and BatchNorm statistics re-estimated for
+    them, since they never produced any; the faces used), saved as swa.keras."""
+    import keras
+
+    model = keras.models.load_model(run / "best.keras")
+    swa.assign_to(model.trainable_variables)
+    faces = _reestimate_on_plain_faces(model, train_pixels, config)
+    with atomic_path(run / "swa.keras") as tmp:
+        model.save(tmp)
+    return model, faces
+
+
+def _reestimate_on_plain_faces(model: Any, train_pixels: np.ndarray, config: TrainConfig) -> int:
+    """BatchNorm statistics of `model` re-estimated on unblurred training faces (edgeemo.training.batchnorm):
+    the inference blur is chosen (or, in a refit, given) on top of them. Returns the faces used."""
+    from edgeemo.training.batchnorm import reestimate_batchnorm
+
+    unblurred = config.preprocess.model_copy(update={"smoothing_sigma": 0.0})
+    return reestimate_batchnorm(model, train_pixels, unblurred, seed=config.seed)
 
 
 def _replace_best_if_higher(run: Path, model: Any, config: TrainConfig, val_pixels: np.ndarray, val_labels: np.ndarray,
