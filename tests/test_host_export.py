@@ -55,3 +55,23 @@ def test_bundle_lists_int8_models_with_quant_params(tiny_artifacts: dict[str, Pa
     tflite = next(m for m in entries.values() if m.format == "tflite")
     assert tflite.input_quant is not None and tflite.metrics["verification"]["agreement"] >= 0.85
     assert bundle.detector_path is not None and bundle.detector_path.stat().st_size > 10_000
+
+
+def test_agreement_is_judged_only_where_the_float_model_is_sure() -> None:
+    from edgeemo.export.convert import MIN_CONFIDENT_IMAGES, compare_probabilities
+
+    sure = np.tile([0.7, 0.2, 0.1], (MIN_CONFIDENT_IMAGES, 1))
+    torn = np.tile([0.34, 0.33, 0.33], (40, 1))
+    reference = np.vstack([sure, torn])
+    flipped_ties = np.vstack([sure, np.tile([0.33, 0.34, 0.33], (40, 1))])
+    result = compare_probabilities(flipped_ties, reference)
+    assert result["agreement"] == 0.2 and result["confident_images"] == MIN_CONFIDENT_IMAGES
+    assert result["confident_agreement"] == 1.0  # flipped near-ties do not count against the artifact
+    flipped_sure = flipped_ties.copy()
+    flipped_sure[0] = [0.2, 0.7, 0.1]
+    assert compare_probabilities(flipped_sure, reference)["confident_agreement"] == 0.9
+
+    # A float model sure of too few images has no decisions to protect: only mean |dp| is left to judge.
+    few_sure = compare_probabilities(flipped_ties[MIN_CONFIDENT_IMAGES - 1:], reference[MIN_CONFIDENT_IMAGES - 1:])
+    assert few_sure["confident_images"] == 1 and few_sure["confident_agreement"] is None
+    assert few_sure["mean_abs_prob_diff"] == pytest.approx(0.02 / 3 * 40 / 41, abs=1e-5)

@@ -39,10 +39,16 @@ def test_short_training_then_quantize_and_evaluate_on_test(fer2013_root: Path, t
                                       "--formats", "tflite,onnx", "--precisions", "fp32,int8", "--calib-samples", "200",
                                       "--eval", str(fer2013_root), "--split", "test"])
     assert result.exit_code == 0, result.stderr
+    from edgeemo.export.convert import MIN_CONFIDENT_IMAGES
+
     report = json.loads((out / "report.json").read_text())["artifacts"]
     for key in ("tflite-int8", "onnx-int8"):
         assert report[key]["images"] == 3589
         # Tolerance: int8 moves probabilities by at most 0.03 on average and keeps the confident decisions.
         assert report[key]["mean_abs_prob_diff"] <= 0.03, report[key]
-        assert report[key]["verification"]["confident_agreement"] >= 0.85, report[key]
+        verification = report[key]["verification"]
+        if verification["confident_images"] >= MIN_CONFIDENT_IMAGES:
+            assert verification["confident_agreement"] >= 0.85, report[key]
+        else:  # a two-epoch model can be sure of almost nothing; then only mean |dp| is judged
+            assert verification["confident_agreement"] is None, report[key]
     assert report["tflite-fp32"]["agreement"] >= 0.999

@@ -14,9 +14,10 @@ from edgeemo.export._quiet import quiet_fds
 from edgeemo.export.formats import EXPORTS, ExportOptions
 from edgeemo.runtime import open_runtime
 
-__all__ = ["CONFIDENT_MARGIN", "ExportedArtifact", "export_artifact", "verify_artifact"]
+__all__ = ["CONFIDENT_MARGIN", "ExportedArtifact", "compare_probabilities", "export_artifact", "verify_artifact"]
 
 CONFIDENT_MARGIN = 0.1  # top-1 minus top-2 probability of the float model
+MIN_CONFIDENT_IMAGES = 10  # fewer confident images than this: top-1 agreement is not judged
 
 
 @dataclass
@@ -69,25 +70,32 @@ def verify_artifact(
         probs = rt.predict_proba(images)
     if probs.shape != reference_probs.shape:
         raise VerificationError(f"expected output shape {reference_probs.shape} from {path.name}, received {probs.shape}")
-    same_top1 = probs.argmax(1) == reference_probs.argmax(1)
-    agreement = float(np.mean(same_top1))
-    mean_abs = float(np.mean(np.abs(probs - reference_probs)))
-    # Near-ties of an undertrained model flip under any rounding; quantization must not flip the
-    # decisions the float model is sure of, so agreement is judged where its top-2 margin is clear.
-    top2 = np.sort(reference_probs, axis=1)[:, -2:]
-    confident = (top2[:, 1] - top2[:, 0]) >= CONFIDENT_MARGIN
-    confident_agreement = float(np.mean(same_top1[confident])) if confident.sum() >= 10 else agreement
-    result = {"images": int(len(images)), "agreement": round(agreement, 4),
-              "confident_images": int(confident.sum()), "confident_agreement": round(confident_agreement, 4),
-              "mean_abs_prob_diff": round(mean_abs, 5),
-              "min_agreement": spec.min_agreement, "max_mean_abs_diff": spec.max_mean_abs_diff}
-    if confident_agreement < spec.min_agreement or mean_abs > spec.max_mean_abs_diff:
+    result = compare_probabilities(probs, reference_probs)
+    result.update(min_agreement=spec.min_agreement, max_mean_abs_diff=spec.max_mean_abs_diff)
+    confident_agreement, mean_abs = result["confident_agreement"], result["mean_abs_prob_diff"]
+    if (confident_agreement is not None and confident_agreement < spec.min_agreement) or mean_abs > spec.max_mean_abs_diff:
+        agreement_text = "not judged" if confident_agreement is None else f"{confident_agreement:.1%}"
         raise VerificationError(
             f"expected {path.name} to agree with the float model on >= {spec.min_agreement:.0%} of the calibration "
             f"images it is confident on, with mean |dp| <= {spec.max_mean_abs_diff}, "
-            f"received {confident_agreement:.1%} and {mean_abs:.4f}"
+            f"received {agreement_text} and {mean_abs:.4f}"
         )
     return result
+
+
+def compare_probabilities(probs: np.ndarray, reference_probs: np.ndarray) -> dict[str, Any]:
+    """Top-1 agreement (overall and where the float model is sure) and mean |dp| of `probs` against the float model's."""
+    same_top1 = probs.argmax(1) == reference_probs.argmax(1)
+    # Near-ties of an undertrained model flip under any rounding; quantization must not flip the
+    # decisions the float model is sure of, so agreement is judged where its top-2 margin is clear.
+    # A float model sure of almost nothing has no decisions to protect: then only mean |dp| is judged.
+    top2 = np.sort(reference_probs, axis=1)[:, -2:]
+    confident = (top2[:, 1] - top2[:, 0]) >= CONFIDENT_MARGIN
+    judged = int(confident.sum()) >= MIN_CONFIDENT_IMAGES
+    return {"images": int(len(probs)), "agreement": round(float(np.mean(same_top1)), 4),
+            "confident_images": int(confident.sum()),
+            "confident_agreement": round(float(np.mean(same_top1[confident])), 4) if judged else None,
+            "mean_abs_prob_diff": round(float(np.mean(np.abs(probs - reference_probs))), 5)}
 
 
 def _io_quantization(path: Path) -> tuple[str, tuple[float, int] | None, tuple[float, int] | None]:
