@@ -315,6 +315,12 @@ def chosen_weights(info: dict[str, Any], config: dict[str, Any]) -> str:
     return f"the checkpoint (epoch {info['best_epoch']}{stopped})" if stopped else f"the checkpoint (epoch {info['best_epoch']} of {done})"
 
 
+def _drop_sentence(drop_pp: float) -> str:
+    if drop_pp < 0:
+        return f"{drop_pp:.2f} percentage points below float (negative: int8 scored higher)"
+    return f"{drop_pp:.2f} percentage points below float"
+
+
 def _data_sentence(info: dict[str, Any], cfg: dict[str, Any]) -> str:
     """The card's account of train, validation and what was chosen where."""
     split = info.get("validation_split") or {"val_fraction": cfg["val_fraction"],
@@ -454,7 +460,7 @@ The emotion model edgeemo ships as its embedded default: `edgeemo run` uses it w
 | architecture | `{cfg['model']}` from `edgeemo.models.zoo`: {info['params']:,} parameters, {info['macs'] / 1e6:.1f} M multiply-accumulates per face |
 | shipped files | `edgeemo/assets/default_bundle/`: int8 TFLite (default, {sizes['tflite-int8'] / 1024:.0f} KB), int8 ONNX ({sizes['onnx-int8'] / 1024:.0f} KB), BlazeFace short-range detector; float Keras model in `edgeemo/assets/reference_model/` |
 | FER-2013 PublicTest top-1 | float {_pct(float_headline['accuracy'])}, int8 TFLite {_pct(headline['accuracy'])} ({mode}) |
-| int8 drop | {headline['drop_pp']:.2f} percentage points below float ({mode}; negative: int8 scored higher); agreement with float {_pct(headline['agreement'])} |
+| int8 drop | {_drop_sentence(headline['drop_pp'])} ({mode}); agreement with float {_pct(headline['agreement'])} |
 | disgust recall | {_pct(headline['per_class_recall']['disgust'])} (int8 TFLite, {mode}) |
 | latency, this CPU | {results['tflite-int8'][lat_key]:.3f} ms per face, int8 TFLite, 1 thread ({mode}) |
 

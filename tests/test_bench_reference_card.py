@@ -36,7 +36,10 @@ def test_model_card_renders_from_the_shipped_report() -> None:
 
 def test_model_card_names_the_weight_average() -> None:
     info, results = _shipped_report()
-    info = {**info, "train_config": {**info["train_config"], "epochs": 120, "swa_start": 91, "ema": 0.999},
+    validated = {**info["train_config"], "epochs": 120, "swa_start": 91, "ema": 0.999, "val_fraction": 0.1, "split_seed": 0,
+                 "patience": 30, "preprocess": {**info["train_config"]["preprocess"], "smoothing_sigma": 0.0}}
+    info = {**info, "train_config": validated, "recipe_run": None, "validation_split": None, "best_val_accuracy": 0.699,
+            "batchnorm_reestimation": {"faces": 6400, "kept": True, "val_accuracy_before": 0.6985, "val_accuracy_after": 0.6990},
             "epochs_done": 99, "best_epoch": 69, "best_checkpoint_weights": "averaged",
             "weight_average": {"epochs": 9, "first_epoch": 91, "val_accuracy": 0.7012, "val_accuracy_best_checkpoint": 0.6990,
                                "kept": True}}
