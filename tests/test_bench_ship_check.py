@@ -13,12 +13,13 @@ SHIPPED = {"run": "row11", "flip_average": True, "val_images": 2872, "val_accura
            "val_accuracy_flip_average": 0.7013, "val_accuracy_by_smoothing": {"plain": {"0.0": 0.6946}}}
 
 
-def _check(tmp_path: Path, plain: dict[str, float], flipped: dict[str, float]) -> subprocess.CompletedProcess[str]:
+def _check(tmp_path: Path, plain: dict[str, float], flipped: dict[str, float],
+           shipped: dict[str, object] = SHIPPED) -> subprocess.CompletedProcess[str]:
     run = tmp_path / "run"
     run.mkdir(exist_ok=True)
     (run / "state.json").write_text(json.dumps({"epochs_done": 120, "smoothing_val_accuracy": plain,
                                                 "smoothing_val_accuracy_flip_average": flipped}))
-    (tmp_path / "report.json").write_text(json.dumps({"reference_model": SHIPPED}))
+    (tmp_path / "report.json").write_text(json.dumps({"reference_model": shipped}))
     return subprocess.run([sys.executable, str(SCRIPT), str(run), "--shipped", str(tmp_path / "report.json")],
                           capture_output=True, text=True)
 
@@ -34,6 +35,12 @@ def test_both_bars_must_be_cleared(tmp_path: Path) -> None:
     no_flip = _check(tmp_path, {"0.0": 0.6940, "0.5": 0.7110}, {"0.0": 0.6950, "0.5": 0.7125})
     assert no_flip.returncode == 1
     assert "met: its shipped configuration 71.10%" in no_flip.stdout and "NOT met: single pass at sigma 0 69.40%" in no_flip.stdout
+
+
+def test_a_shipped_refit_is_judged_by_its_recipe_runs_validation(tmp_path: Path) -> None:
+    refit = {**SHIPPED, "run": "refit-e120", "recipe_run": "row11"}
+    proc = _check(tmp_path, {"0.0": 0.7023, "0.5": 0.7051}, {"0.0": 0.7082, "0.5": 0.7145}, refit)
+    assert proc.returncode == 0 and "against 70.98% (row11's 70.13% + one standard error)" in proc.stdout
 
 
 def test_an_unfinished_run_is_one_line_and_exit_2(tmp_path: Path) -> None:
