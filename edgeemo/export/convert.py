@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from edgeemo.errors import ModelError, VerificationError
+from edgeemo.evaluation.metrics import agreement_metrics
 from edgeemo.export._quiet import quiet_fds
 from edgeemo.export.formats import EXPORTS, ExportOptions
 from edgeemo.runtime import open_runtime
@@ -85,17 +86,18 @@ def verify_artifact(
 
 def compare_probabilities(probs: np.ndarray, reference_probs: np.ndarray) -> dict[str, Any]:
     """Top-1 agreement (overall and where the float model is sure) and mean |dp| of `probs` against the float model's."""
-    same_top1 = probs.argmax(1) == reference_probs.argmax(1)
     # Near-ties of an undertrained model flip under any rounding; quantization must not flip the
     # decisions the float model is sure of, so agreement is judged where its top-2 margin is clear.
     # A float model sure of almost nothing has no decisions to protect: then only mean |dp| is judged.
     top2 = np.sort(reference_probs, axis=1)[:, -2:]
     confident = (top2[:, 1] - top2[:, 0]) >= CONFIDENT_MARGIN
     judged = int(confident.sum()) >= MIN_CONFIDENT_IMAGES
-    return {"images": int(len(probs)), "agreement": round(float(np.mean(same_top1)), 4),
+    overall = agreement_metrics(probs, reference_probs)
+    confident_agreement = agreement_metrics(probs[confident], reference_probs[confident])["agreement"] if judged else None
+    return {"images": int(len(probs)), "agreement": round(overall["agreement"], 4),
             "confident_images": int(confident.sum()),
-            "confident_agreement": round(float(np.mean(same_top1[confident])), 4) if judged else None,
-            "mean_abs_prob_diff": round(float(np.mean(np.abs(probs - reference_probs))), 5)}
+            "confident_agreement": None if confident_agreement is None else round(confident_agreement, 4),
+            "mean_abs_prob_diff": round(overall["mean_abs_prob_diff"], 5)}
 
 
 def _io_quantization(path: Path) -> tuple[str, tuple[float, int] | None, tuple[float, int] | None]:
