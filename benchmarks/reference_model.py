@@ -395,6 +395,8 @@ def render_card(info: dict[str, Any], results: dict[str, dict[str, Any]], sizes:
         flags.append(f"--swa-start {cfg['swa_start']}")
     if cfg.get("cutmix", 0.0) > 0:
         flags.append(f"--cutmix {cfg['cutmix']}")
+    if cfg.get("erase", 0.0) > 0:
+        flags.append(f"--erase {cfg['erase']}")
     if cfg["warp"] != "single":
         flags.append(f"--warp {cfg['warp']}")
     if init_from:

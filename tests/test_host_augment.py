@@ -96,3 +96,26 @@ def test_cutmix_targets_match_the_pixels_each_face_shows(mixup: float) -> None:
         batches["pasted"] += int((y.max(axis=1) < 1).any())
     assert batches["pasted"] >= 1  # boxes really are pasted (an empty box would also match its target)
     assert (batches["mixup"] > 0) == (mixup > 0) and batches["cutmix"] > 0
+
+
+@pytest.mark.parametrize("erase", [0.0, 0.5, 1.0])
+def test_random_erasing_replaces_one_box_per_chosen_face(erase: float) -> None:
+    # Flat faces stay flat under the warp, brightness and contrast, so the pixels that differ from
+    # the face's own value are exactly the erased box.
+    n, size = 64, 48
+    faces = np.full((n, size, size, 1), 120, np.uint8)
+    spec = PreprocessSpec(normalization="0_255")
+    x, _ = next(iter(make_dataset(faces, np.zeros(n, int), 7, spec, batch_size=n, training=True, seed=2, erase=erase)))
+    x = x.numpy()[..., 0]
+    changed = np.abs(x - np.median(x, axis=(1, 2), keepdims=True)) > 1e-3
+    shares = changed.mean(axis=(1, 2))
+    erased = shares > 0
+    if erase == 0.0:
+        assert not erased.any()
+        return
+    assert (erased.mean() == 1.0) if erase == 1.0 else (0.25 < erased.mean() < 0.75)
+    assert shares[erased].max() <= 0.34 and shares[erased].min() >= 0.005
+    for mask in changed[erased]:  # each box is one axis-aligned rectangle
+        rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+        box = mask[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+        assert box.mean() > 0.98  # noise may land on the face's own value by chance, rarely

@@ -269,12 +269,13 @@ def test_train_distils_from_a_teacher_run(demo_root: Path, one_epoch_run: Path, 
     _assert_one_line_error(code, err, "validation split")
     assert not (tmp_path / "leaky").exists()  # refused before anything was written
     # Another seed for initialisation and augmentation is fine when the split seed is shared; soft
-    # targets go through mixup and CutMix like labels do.
+    # targets go through mixup, CutMix and random erasing like labels do.
     code, _, err = _invoke("train", "--data", demo_root, "--epochs", "1", "--out", tmp_path / "second", "--seed", "1",
                            "--split-seed", "0", "--teacher", teacher / "best.keras", "--batch-size", "32", "--no-tune-smoothing",
-                           "--mixup", "0.2", "--cutmix", "1.0")
+                           "--mixup", "0.2", "--cutmix", "1.0", "--erase", "0.5")
     assert code == 0, err
-    assert json.loads((tmp_path / "second" / "config.json").read_text())["cutmix"] == 1.0
+    second_config = json.loads((tmp_path / "second" / "config.json").read_text())
+    assert second_config["cutmix"] == 1.0 and second_config["erase"] == 0.5
     assert json.loads((tmp_path / "second" / "spec.json").read_text())["preprocess"]["smoothing_sigma"] == 0.0
     assert "smoothing_val_accuracy" not in json.loads((tmp_path / "second" / "state.json").read_text())
 

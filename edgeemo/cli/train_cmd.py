@@ -38,6 +38,8 @@ __all__ = ["train"]
 @click.option("--mixup", type=click.FloatRange(0), default=0.0, show_default=True, help="Mixup alpha (0: off).")
 @click.option("--cutmix", type=click.FloatRange(0), default=0.0, show_default=True,
               help="CutMix alpha (0: off): a box from another face, targets mixed by area. With --mixup, each batch takes one.")
+@click.option("--erase", type=click.FloatRange(0, 1), default=0.0, show_default=True,
+              help="Random erasing: the share of training faces with one random box (2-33% of the face) replaced by noise.")
 @click.option("--teacher", "teachers", multiple=True, type=click.Path(path_type=Path),
               help="Distil from this .keras model (repeat for an ensemble); it must have trained with this run's --split-seed and --val-fraction (any split, for a refit with --val-fraction 0).")
 @click.option("--distill-weight", type=click.FloatRange(0, 1), default=0.5, show_default=True,
@@ -70,7 +72,7 @@ __all__ = ["train"]
 @click.option("--resume", is_flag=True, help="Continue RUN_DIR from its last checkpoint with its saved config.")
 def train(data_root: Path | None, model_name: str, run_dir: Path, epochs: int, batch_size: int, learning_rate: float, warmup_epochs: int,
           split: str, val_fraction: float, label_map: str | None, input_size: int, color: bool, normalization: str,
-          class_weighting: str, label_smoothing: float, no_augment: bool, warp: str, mixup: float, cutmix: float, teachers: tuple[Path, ...],
+          class_weighting: str, label_smoothing: float, no_augment: bool, warp: str, mixup: float, cutmix: float, erase: float, teachers: tuple[Path, ...],
           distill_weight: float, distill_temperature: float, init_from: str | None, precision: str, ema: float | None, swa_start: int | None, patience: int, seed: int, split_seed: int | None,
           limit_per_class: int | None, tune_smoothing: bool, smoothing_sigma: float, reestimate_bn: bool, resume: bool) -> None:
     """Train a compact emotion CNN; writes best.keras, last.keras, spec.json, history.json, curves.png."""
@@ -91,7 +93,7 @@ def train(data_root: Path | None, model_name: str, run_dir: Path, epochs: int, b
         preprocess=PreprocessSpec(height=input_size, width=input_size, channels=3 if color else 1, normalization=normalization,  # type: ignore[arg-type]
                                   smoothing_sigma=smoothing_sigma),
         epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, warmup_epochs=warmup_epochs, label_smoothing=label_smoothing,
-        class_weighting=class_weighting, mixup=mixup, cutmix=cutmix, teachers=[str(t) for t in teachers],
+        class_weighting=class_weighting, mixup=mixup, cutmix=cutmix, erase=erase, teachers=[str(t) for t in teachers],
         distill_weight=distill_weight, distill_temperature=distill_temperature, augment=not no_augment, warp=warp, val_fraction=val_fraction, patience=patience, seed=seed, split_seed=split_seed,  # type: ignore[arg-type]
         limit_per_class=limit_per_class, init_from=_init_model_path(init_from), tune_smoothing=tune_smoothing, reestimate_batchnorm=reestimate_bn,
         precision=precision, ema=ema, swa_start=swa_start,  # type: ignore[arg-type]

@@ -10,7 +10,7 @@ import numpy as np
 from edgeemo._lazy import require_tensorflow
 from edgeemo.preprocess import NORMALIZATIONS, PreprocessSpec
 
-__all__ = ["Warp", "affine_transforms", "make_dataset", "random_warp"]
+__all__ = ["Warp", "affine_transforms", "make_dataset", "random_erase", "random_warp"]
 
 # How the geometric augmentation resamples an image:
 #   "single":  flip, rotation, shift and zoom composed into one bilinear resampling per image;
@@ -24,6 +24,11 @@ Warp = Literal["single", "chained"]
 ROTATION = 0.04 * 2 * math.pi  # +-14.4 degrees (Keras RandomRotation(0.04))
 SHIFT = 0.1  # of the image size, each axis
 ZOOM = 0.15  # scale 0.85-1.15
+# Random erasing (Zhong et al. 2017, as torchvision's RandomErasing): a box of 2-33% of the face,
+# aspect ratio 0.3-3.3, filled with noise, so the model cannot lean on one region (a hand over
+# the mouth, glasses, a shadow).
+ERASE_AREA = (0.02, 0.33)
+ERASE_ASPECT = (0.3, 3.3)
 
 
 def _augmentation_layers(seed: int, warp: Warp) -> list[Any]:
@@ -78,6 +83,25 @@ def random_warp(tf: Any, x: Any, seed: int) -> Any:
         fill_value=0.0, interpolation="BILINEAR", fill_mode="REFLECT")
 
 
+def random_erase(tf: Any, x: Any, probability: float) -> Any:
+    """Replace one random box per image of a (N, H, W, C) 0-255 batch with uniform noise, for each
+    image with the given probability; boxes that would not fit are clipped at the border."""
+    n, height, width = tf.shape(x)[0], x.shape[1], x.shape[2]
+    area = tf.random.uniform([n], *ERASE_AREA) * height * width
+    log_aspect = tf.random.uniform([n], math.log(ERASE_ASPECT[0]), math.log(ERASE_ASPECT[1]))
+    box_h = tf.minimum(tf.sqrt(area * tf.exp(log_aspect)), float(height))
+    box_w = tf.minimum(tf.sqrt(area / tf.exp(log_aspect)), float(width))
+    top = tf.random.uniform([n]) * (height - box_h)
+    left = tf.random.uniform([n]) * (width - box_w)
+    rows = tf.range(height, dtype=tf.float32)[None, :]
+    cols = tf.range(width, dtype=tf.float32)[None, :]
+    in_rows = (rows >= top[:, None]) & (rows < (top + box_h)[:, None])
+    in_cols = (cols >= left[:, None]) & (cols < (left + box_w)[:, None])
+    erased = tf.random.uniform([n]) < probability
+    box = in_rows[:, :, None] & in_cols[:, None, :] & erased[:, None, None]
+    return tf.where(box[..., None], tf.random.uniform(tf.shape(x), 0.0, 255.0), x)
+
+
 def make_dataset(
     images: np.ndarray,
     labels: np.ndarray,
@@ -91,9 +115,12 @@ def make_dataset(
     cutmix: float = 0.0,
     augment: bool = True,
     warp: Warp = "single",
+    erase: float = 0.0,
 ) -> Any:
     """(x, one-hot y) batches; augmented and shuffled when training, optional mixup and CutMix (alpha each;
     with both, every batch takes one of the two at random).
+
+    erase: probability of random erasing per training image (with augmentation on).
 
     labels: class indices (N,), or soft targets (N x num_classes) such as a teacher's.
     """
@@ -114,6 +141,8 @@ def make_dataset(
             x = layer(x, training=True)
         if augmentation:
             x = tf.clip_by_value(x, 0.0, 255.0)
+        if augmented and erase > 0:
+            x = random_erase(tf, x, erase)
         target = tf.one_hot(y, num_classes) if labels.ndim == 1 else tf.cast(y, tf.float32)
         return x * scale + offset, target
 

@@ -57,6 +57,7 @@ class TrainConfig(BaseModel):
     class_weighting: Literal["none", "balanced", "sqrt"] = "sqrt"
     mixup: float = Field(0.0, ge=0)
     cutmix: float = Field(0.0, ge=0)  # CutMix alpha; with mixup too, each batch takes one of the two
+    erase: float = Field(0.0, ge=0, le=1)  # random erasing: probability per training image
     # Distillation: teacher .keras models (several are averaged); targets mix the one-hot label
     # with the teachers' probabilities softened by the temperature.
     teachers: list[str] = Field(default_factory=list)
@@ -193,7 +194,7 @@ def train(config: TrainConfig, run_dir: str | Path, *, resume: bool = False, ver
         targets = _distill_targets(config, run, data.images[train_idx], targets, num_classes)
     train_ds = make_dataset(data.images[train_idx], targets, num_classes, config.preprocess,
                             batch_size=config.batch_size, training=True, seed=config.seed, mixup=config.mixup, cutmix=config.cutmix,
-                            augment=config.augment, warp=config.warp)
+                            augment=config.augment, warp=config.warp, erase=config.erase)
     val_ds = make_dataset(data.images[val_idx], data.labels[val_idx], num_classes, config.preprocess,
                           batch_size=256, training=False) if config.validates else None
     steps_per_epoch = max(1, len(train_idx) // config.batch_size)
