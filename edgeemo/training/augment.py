@@ -120,9 +120,8 @@ def make_dataset(
     """(x, one-hot y) batches; augmented and shuffled when training, optional mixup and CutMix (alpha each;
     with both, every batch takes one of the two at random).
 
-    erase: probability of random erasing per training image (with augmentation on).
-
     labels: class indices (N,), or soft targets (N x num_classes) such as a teacher's.
+    erase: probability of random erasing per training image (with augmentation on).
     """
     tf = require_tensorflow()
     scale, offset = NORMALIZATIONS[spec.normalization]
