@@ -93,10 +93,10 @@ def compare_probabilities(probs: np.ndarray, reference_probs: np.ndarray) -> dic
     confident = (top2[:, 1] - top2[:, 0]) >= CONFIDENT_MARGIN
     judged = int(confident.sum()) >= MIN_CONFIDENT_IMAGES
     overall = agreement_metrics(probs, reference_probs)
-    confident_agreement = agreement_metrics(probs[confident], reference_probs[confident])["agreement"] if judged else None
     return {"images": int(len(probs)), "agreement": round(overall["agreement"], 4),
             "confident_images": int(confident.sum()),
-            "confident_agreement": None if confident_agreement is None else round(confident_agreement, 4),
+            "confident_agreement": round(agreement_metrics(probs[confident], reference_probs[confident])["agreement"], 4)
+            if judged else None,
             "mean_abs_prob_diff": round(overall["mean_abs_prob_diff"], 5)}
 
 

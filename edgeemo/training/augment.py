@@ -88,9 +88,9 @@ def random_erase(tf: Any, x: Any, probability: float) -> Any:
     image with the given probability; boxes that would not fit are clipped at the border."""
     n, height, width = tf.shape(x)[0], x.shape[1], x.shape[2]
     area = tf.random.uniform([n], *ERASE_AREA) * height * width
-    log_aspect = tf.random.uniform([n], math.log(ERASE_ASPECT[0]), math.log(ERASE_ASPECT[1]))
-    box_h = tf.minimum(tf.sqrt(area * tf.exp(log_aspect)), float(height))
-    box_w = tf.minimum(tf.sqrt(area / tf.exp(log_aspect)), float(width))
+    aspect = tf.exp(tf.random.uniform([n], math.log(ERASE_ASPECT[0]), math.log(ERASE_ASPECT[1])))
+    box_h = tf.minimum(tf.sqrt(area * aspect), float(height))
+    box_w = tf.minimum(tf.sqrt(area / aspect), float(width))
     top = tf.random.uniform([n]) * (height - box_h)
     left = tf.random.uniform([n]) * (width - box_w)
     rows = tf.range(height, dtype=tf.float32)[None, :]
