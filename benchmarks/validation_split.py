@@ -1,7 +1,7 @@
 """What the validation-only probes share: their command line, its checks, and the project's carve-out.
 
 Every row of EXPERIMENTS.md holds out the same validation images: a stratified 10% of train/,
-split seed 0. A probe that scores trained models on them (smoothing_cv.py, tta_views.py) takes
+split seed 0. A probe that scores trained models on them (smoothing_cv.py, tta_views.py, flip_gain.py) takes
 MODEL.keras paths, --data and --out, and refuses bad input with one line and exit 2.
 """
 

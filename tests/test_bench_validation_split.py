@@ -11,7 +11,7 @@ import pytest
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
 
-@pytest.mark.parametrize("script", ["smoothing_cv.py", "tta_views.py"])
+@pytest.mark.parametrize("script", ["smoothing_cv.py", "tta_views.py", "flip_gain.py"])
 def test_a_missing_model_or_dataset_is_one_line_and_exit_2(script: str, tmp_path: Path) -> None:
     missing = subprocess.run([sys.executable, str(BENCHMARKS / script), str(tmp_path / "none.keras"), "--data", str(tmp_path)],
                              capture_output=True, text=True)
