@@ -280,6 +280,53 @@ def test_train_distils_from_a_teacher_run(demo_root: Path, one_epoch_run: Path, 
     assert "smoothing_val_accuracy" not in json.loads((tmp_path / "second" / "state.json").read_text())
 
 
+def test_cross_fitted_teachers_score_only_the_images_they_never_trained_on(demo_root: Path, one_epoch_run: Path,
+                                                                           tmp_path: Path) -> None:
+    from edgeemo.data import load_split
+    from edgeemo.preprocess import PreprocessSpec
+    from edgeemo.training.distill import teacher_probabilities
+    from edgeemo.training.trainer import TrainConfig, split_indices
+
+    quick = ("--data", demo_root, "--epochs", "1", "--batch-size", "32", "--no-tune-smoothing", "--no-reestimate-bn")
+    teachers = []
+    for fold in (0, 1):
+        run = tmp_path / f"fold{fold}"
+        code, stdout, err = _invoke("train", *quick, "--out", run, "--folds", "2", "--holdout-fold", fold, "--seed", fold,
+                                    "--split-seed", "0")
+        assert code == 0, err
+        # 210 demo faces: 21 for validation, the other 189 dealt into two folds of 94-95, one left out.
+        assert " train / 21 validation images" in stdout and stdout.split(" train / ")[0].split()[-1] in ("94", "95")
+        teachers.append(run / "best.keras")
+    student = tmp_path / "student"
+    code, stdout, err = _invoke("train", *quick, "--out", student, "--teacher", teachers[0], "--teacher", teachers[1],
+                                "--cross-fit", "--seed", "2", "--split-seed", "0")
+    assert code == 0, err
+    assert "189 train / 21 validation images" in stdout
+    assert "each image scored by the teachers that never trained on it" in stdout
+    # Each training image's target is the one teacher's that left it out, not the mean of both.
+    labels = load_split(demo_root, "train", PreprocessSpec(), progress=False)
+    train_idx, _ = split_indices(TrainConfig(data=str(demo_root), split_seed=0), labels.labels)
+    probs = np.load(student / "teacher_probs.npy")
+    held_out_by = []
+    for teacher in teachers:
+        teacher_config = TrainConfig.model_validate(json.loads((teacher.parent / "config.json").read_text()))
+        held_out = ~np.isin(train_idx, split_indices(teacher_config, labels.labels)[0])
+        expected = teacher_probabilities([str(teacher)], labels.images[train_idx][held_out], PreprocessSpec(), 7)
+        np.testing.assert_allclose(probs[held_out], expected, atol=1e-5)
+        held_out_by.append(held_out)
+    assert not (held_out_by[0] & held_out_by[1]).any() and (held_out_by[0] | held_out_by[1]).all()
+    both = teacher_probabilities([str(t) for t in teachers], labels.images[train_idx], PreprocessSpec(), 7)
+    assert not np.allclose(probs, both, atol=1e-3)
+
+    # A teacher that trained on every image has nothing out of sample to give.
+    code, _, err = _invoke("train", *quick, "--out", tmp_path / "in-sample", "--teacher", one_epoch_run / "best.keras",
+                           "--cross-fit")
+    _assert_one_line_error(code, err, "new to at least one --cross-fit teacher", "189 of 189")
+    code, _, err = _invoke("train", *quick, "--out", tmp_path / "one-fold", "--folds", "1")
+    _assert_one_line_error(code, err, "--folds of 2 or more", "received --folds 1")
+    assert not (tmp_path / "in-sample").exists() and not (tmp_path / "one-fold").exists()
+
+
 def test_refit_without_validation_trains_on_every_image_and_ships_the_average(demo_root: Path, one_epoch_run: Path,
                                                                             tmp_path: Path) -> None:
     import keras

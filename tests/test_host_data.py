@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
-from edgeemo.data import balanced_sample, load_split, parse_label_mapping, stratified_split
+from edgeemo.data import balanced_sample, load_split, parse_label_mapping, stratified_folds, stratified_split
 from edgeemo.errors import DataError, InputFileNotFound
 from edgeemo.labels import FER2013_CSV_ORDER, FER2013_LABELS
 from edgeemo.preprocess import PreprocessSpec
@@ -111,6 +111,20 @@ def test_stratified_split_keeps_class_shares_and_is_seeded() -> None:
     assert np.bincount(labels[val_idx]).tolist() == [18, 2]
     assert np.array_equal(val_idx, stratified_split(labels, 0.2, seed=1)[1])
     assert not np.array_equal(val_idx, stratified_split(labels, 0.2, seed=2)[1])
+
+
+def test_stratified_folds_deal_every_class_evenly_and_are_seeded() -> None:
+    labels = np.array([0] * 90 + [1] * 10 + [2] * 3)
+    fold = stratified_folds(labels, 4, seed=1)
+    assert set(fold.tolist()) == {0, 1, 2, 3}
+    for cls in (0, 1, 2):
+        per_fold = np.bincount(fold[labels == cls], minlength=4)
+        assert per_fold.max() - per_fold.min() <= 1, (cls, per_fold)  # 22-23, 2-3, 0-1 images per fold
+    assert sorted(np.bincount(fold).tolist()) == [25, 26, 26, 26]  # 103 images: the folds differ by one at most
+    assert np.array_equal(fold, stratified_folds(labels, 4, seed=1))
+    assert not np.array_equal(fold, stratified_folds(labels, 4, seed=2))
+    with pytest.raises(DataError, match="at least 2 folds, received 1"):
+        stratified_folds(labels, 1, seed=0)
 
 
 def test_balanced_sample_spreads_over_classes() -> None:

@@ -42,6 +42,9 @@ __all__ = ["train"]
               help="Random erasing: the share of training faces with one random box (2-33% of the face) replaced by noise.")
 @click.option("--teacher", "teachers", multiple=True, type=click.Path(path_type=Path),
               help="Distil from this .keras model (repeat for an ensemble); it must have trained with this run's --split-seed and --val-fraction (any split, for a refit with --val-fraction 0).")
+@click.option("--cross-fit", is_flag=True,
+              help="Score each training image only with the --teacher models that never trained on it (teachers "
+                   "trained with --folds and --holdout-fold; their config.json says which images they saw).")
 @click.option("--distill-weight", type=click.FloatRange(0, 1), default=0.5, show_default=True,
               help="Share of the teachers' softened probabilities in the training targets.")
 @click.option("--distill-temperature", type=click.FloatRange(min=0, min_open=True), default=2.0, show_default=True)
@@ -60,6 +63,10 @@ __all__ = ["train"]
 @click.option("--patience", type=click.IntRange(1), default=15, show_default=True, help="Early stopping on validation accuracy (not during --swa-start's epochs).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Initialisation, shuffling and augmentation.")
 @click.option("--split-seed", type=int, default=None, help="Seed of the validation carve-out (default: --seed); keep it fixed across teachers and student.")
+@click.option("--folds", type=click.IntRange(0), default=0, show_default=True,
+              help="Deal the training images (after the validation carve-out) into this many stratified folds and "
+                   "leave --holdout-fold out: a teacher whose outputs on that fold are out of sample (0: off).")
+@click.option("--holdout-fold", type=click.IntRange(0), default=0, show_default=True, help="The fold left out with --folds.")
 @click.option("--limit-per-class", type=int, default=None, help="Use at most this many images per class (quick runs).")
 @click.option("--tune-smoothing/--no-tune-smoothing", default=True, show_default=True,
               help="After training, choose the inference blur (spec.json's smoothing_sigma) on validation.")
@@ -72,8 +79,8 @@ __all__ = ["train"]
 @click.option("--resume", is_flag=True, help="Continue RUN_DIR from its last checkpoint with its saved config.")
 def train(data_root: Path | None, model_name: str, run_dir: Path, epochs: int, batch_size: int, learning_rate: float, warmup_epochs: int,
           split: str, val_fraction: float, label_map: str | None, input_size: int, color: bool, normalization: str,
-          class_weighting: str, label_smoothing: float, no_augment: bool, warp: str, mixup: float, cutmix: float, erase: float, teachers: tuple[Path, ...],
-          distill_weight: float, distill_temperature: float, init_from: str | None, precision: str, ema: float | None, swa_start: int | None, patience: int, seed: int, split_seed: int | None,
+          class_weighting: str, label_smoothing: float, no_augment: bool, warp: str, mixup: float, cutmix: float, erase: float, teachers: tuple[Path, ...], cross_fit: bool,
+          distill_weight: float, distill_temperature: float, init_from: str | None, precision: str, ema: float | None, swa_start: int | None, patience: int, seed: int, split_seed: int | None, folds: int, holdout_fold: int,
           limit_per_class: int | None, tune_smoothing: bool, smoothing_sigma: float, reestimate_bn: bool, resume: bool) -> None:
     """Train a compact emotion CNN; writes best.keras, last.keras, spec.json, history.json, curves.png."""
     from edgeemo.errors import DataError
@@ -95,6 +102,7 @@ def train(data_root: Path | None, model_name: str, run_dir: Path, epochs: int, b
         epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, warmup_epochs=warmup_epochs, label_smoothing=label_smoothing,
         class_weighting=class_weighting, mixup=mixup, cutmix=cutmix, erase=erase, teachers=[str(t) for t in teachers],
         distill_weight=distill_weight, distill_temperature=distill_temperature, augment=not no_augment, warp=warp, val_fraction=val_fraction, patience=patience, seed=seed, split_seed=split_seed,  # type: ignore[arg-type]
+        folds=folds, holdout_fold=holdout_fold, cross_fit=cross_fit,
         limit_per_class=limit_per_class, init_from=_init_model_path(init_from), tune_smoothing=tune_smoothing, reestimate_batchnorm=reestimate_bn,
         precision=precision, ema=ema, swa_start=swa_start,  # type: ignore[arg-type]
     )

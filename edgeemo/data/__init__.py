@@ -12,7 +12,8 @@ from edgeemo.data.dataset import (
     balanced_sample,
     load_split,
     parse_label_mapping,
+    stratified_folds,
     stratified_split,
 )
 
-__all__ = ["LabeledImages", "balanced_sample", "load_split", "parse_label_mapping", "stratified_split"]
+__all__ = ["LabeledImages", "balanced_sample", "load_split", "parse_label_mapping", "stratified_folds", "stratified_split"]

@@ -12,7 +12,7 @@ from edgeemo.fileio import read_json
 from edgeemo.labels import FER2013_LABELS
 from edgeemo.preprocess import PreprocessSpec
 
-__all__ = ["LabeledImages", "balanced_sample", "load_split", "parse_label_mapping", "stratified_split"]
+__all__ = ["LabeledImages", "balanced_sample", "load_split", "parse_label_mapping", "stratified_folds", "stratified_split"]
 
 
 @dataclass
@@ -107,6 +107,22 @@ def stratified_split(labels: np.ndarray, val_fraction: float, seed: int) -> tupl
         val_idx.append(idx[:n_val])
         train_idx.append(idx[n_val:])
     return np.sort(np.concatenate(train_idx)), np.sort(np.concatenate(val_idx))
+
+
+def stratified_folds(labels: np.ndarray, folds: int, seed: int) -> np.ndarray:
+    """The fold (0 .. folds - 1) of each image, seeded: every class is dealt out evenly across the
+    folds, one dealing carrying on from class to class so that the folds' sizes differ by one at most."""
+    if folds < 2:
+        raise DataError(f"expected at least 2 folds, received {folds}")
+    rng = np.random.default_rng([seed, folds])  # its own stream: not the validation carve-out's
+    fold = np.empty(len(labels), np.int64)
+    dealt = 0
+    for cls in np.unique(labels):
+        idx = np.flatnonzero(labels == cls)
+        rng.shuffle(idx)
+        fold[idx] = (dealt + np.arange(len(idx))) % folds
+        dealt += len(idx)
+    return fold
 
 
 def balanced_sample(labels: np.ndarray, n: int, seed: int = 0) -> np.ndarray:

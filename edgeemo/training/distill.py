@@ -5,6 +5,8 @@ each image averaged with its mirror image. Its probabilities, softened by a temp
 mixed with the one-hot label; the student then trains on these soft targets with the same
 augmentation, mixup and loss as any run. Scoring once keeps a CPU run's cost at one teacher
 pass instead of one per epoch; the price is that the teacher sees the un-augmented image.
+Cross-fitted teachers (each trained with one fold of the images left out) score only the images
+they never trained on.
 Each teacher scores the images as it would at inference: with the preprocessing (normalisation,
 smoothing) of the spec.json its run wrote, when there is one.
 """
@@ -20,20 +22,27 @@ __all__ = ["soften", "teacher_probabilities", "teacher_targets"]
 
 
 def teacher_probabilities(teachers: list[str], images: np.ndarray, spec: PreprocessSpec, num_classes: int,
-                          batch_size: int = 512) -> np.ndarray:
+                          batch_size: int = 512, unseen: list[np.ndarray] | None = None) -> np.ndarray:
     """Mean flip-averaged probabilities of the teacher models on uint8 `images` (N x K).
 
-    spec: the student's; a teacher with a spec.json beside it is fed by its own instead."""
+    spec: the student's; a teacher with a spec.json beside it is fed by its own instead.
+    unseen: per teacher, a boolean mask of the images it scores (cross-fitting: those it never
+    trained on); each image then takes the mean of the teachers whose mask holds it."""
     from edgeemo.runtime.keras_rt import KerasRuntime
 
+    masks = unseen if unseen is not None else [np.ones(len(images), bool)] * len(teachers)
     total = np.zeros((len(images), num_classes), np.float64)
-    for path in teachers:
+    count = np.zeros(len(images), np.int64)
+    for path, mask in zip(teachers, masks, strict=True):
         with KerasRuntime(path) as teacher:
             if tuple(teacher.input_shape) != tuple(spec.input_shape) or teacher.num_classes != num_classes:
                 raise ModelError(f"expected a teacher taking {spec.input_shape} with {num_classes} outputs, "
                                  f"received {path} taking {teacher.input_shape} with {teacher.num_classes}")
-            total += teacher.predict_pixels(images, spec_beside(path, spec), flip_average=True, batch_size=batch_size)
-    return (total / len(teachers)).astype(np.float32)
+            if mask.any():
+                total[mask] += teacher.predict_pixels(images[mask], spec_beside(path, spec), flip_average=True,
+                                                      batch_size=batch_size)
+            count += mask
+    return (total / np.maximum(count, 1)[:, None]).astype(np.float32)
 
 
 def soften(probs: np.ndarray, temperature: float) -> np.ndarray:

@@ -28,7 +28,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from edgeemo._lazy import require_tensorflow
-from edgeemo.data import LabeledImages, load_split, parse_label_mapping, stratified_split
+from edgeemo.data import LabeledImages, load_split, parse_label_mapping, stratified_folds, stratified_split
 from edgeemo.errors import ConfigError, DataError, InputFileNotFound, ModelError
 from edgeemo.fileio import atomic_path, write_json
 from edgeemo.labels import FER2013_LABELS
@@ -36,7 +36,8 @@ from edgeemo.preprocess import SPEC_FILE, PreprocessSpec
 from edgeemo.training.augment import Warp
 from edgeemo.training.weight_average import WeightAverage
 
-__all__ = ["TrainConfig", "TrainResult", "class_weights", "saved_config", "stops_early", "train", "with_compute_dtype"]
+__all__ = ["TrainConfig", "TrainResult", "class_weights", "saved_config", "split_indices", "stops_early", "train",
+           "with_compute_dtype"]
 
 
 class TrainConfig(BaseModel):
@@ -76,6 +77,16 @@ class TrainConfig(BaseModel):
     # Seed of the train/validation carve-out; None: `seed`. Runs that differ only in `seed` (init,
     # shuffling, augmentation) but share split_seed can teach one another without leaking.
     split_seed: int | None = None
+    # Cross-fitting: with folds N (2 or more), the images left for training after the carve-out are
+    # dealt into N stratified folds (seeded by the split seed) and fold holdout_fold is left out too,
+    # so the model's outputs on it are out of sample: a teacher for --cross-fit.
+    folds: int = Field(0, ge=0)
+    holdout_fold: int = Field(0, ge=0)
+    # With teachers: each training image takes the mean of only the teachers that never trained on
+    # it (from each teacher's config.json), instead of all of them. A teacher's outputs on images it
+    # learned are close to their labels, label noise included; on images it never saw they carry
+    # its real uncertainty.
+    cross_fit: bool = False
     patience: int = Field(15, ge=1)
     # Exponential moving average of the weights, momentum per step (0.999: about the last 1,000 steps).
     # Each epoch both the raw and the averaged weights are scored on validation; early stopping and
@@ -139,6 +150,19 @@ class TrainResult(BaseModel):
     swa: dict[str, Any] | None = None
 
 
+def split_indices(config: TrainConfig, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(train, validation) indices into the split's images for this config: the validation
+    carve-out, then with --folds the held-out fold taken out of training as well."""
+    if config.validates:
+        train_idx, val_idx = stratified_split(labels, config.val_fraction, config.effective_split_seed)
+    else:
+        train_idx, val_idx = np.arange(len(labels)), np.arange(0)
+    if config.folds:
+        fold = stratified_folds(labels[train_idx], config.folds, config.effective_split_seed)
+        train_idx = train_idx[fold != config.holdout_fold]
+    return train_idx, val_idx
+
+
 def class_weights(labels: np.ndarray, num_classes: int, mode: str) -> dict[int, float] | None:
     """Inverse-frequency weights (mode "balanced"), or their square root (milder, "sqrt")."""
     if mode == "none":
@@ -167,31 +191,33 @@ def train(config: TrainConfig, run_dir: str | Path, *, resume: bool = False, ver
         config = TrainConfig.model_validate(saved_config(json.loads((run / "config.json").read_text())))
         state = json.loads(state_path.read_text())
     _check_source_models(config)
+    if config.folds == 1 or (config.folds and config.holdout_fold >= config.folds):
+        raise ConfigError(f"expected --folds of 2 or more and --holdout-fold below it, "
+                          f"received --folds {config.folds} --holdout-fold {config.holdout_fold}")
+    if config.cross_fit and not config.teachers:
+        raise ConfigError("expected --teacher models for --cross-fit, received none")
     if config.swa_start is not None and config.swa_start > config.epochs:
         raise ConfigError(f"expected --swa-start at most --epochs ({config.epochs}), received {config.swa_start}")
     keras.utils.set_random_seed(config.seed + state["epochs_done"])
     initial = _initial_model(config, config.init_from) if config.init_from and not resume else None
     if initial is not None:
         config = config.model_copy(update={"model": initial.name})
-    run.mkdir(parents=True, exist_ok=True)
-    write_json(run / "config.json", config.model_dump(mode="json"))
-    _write_spec(run, config, config.preprocess)
-
     if data is None:
         data = load_split(config.data, config.split, config.preprocess, class_names=config.class_names,
                           labels=parse_label_mapping(config.labels), limit_per_class=config.limit_per_class)
     num_classes = len(config.class_names)
-    if config.validates:
-        train_idx, val_idx = stratified_split(data.labels, config.val_fraction, config.effective_split_seed)
-        if len(val_idx) == 0:
-            raise DataError(f"expected enough images for a validation split, received {len(data)}")
-    else:
-        train_idx, val_idx = np.arange(len(data.labels)), np.arange(0)
+    train_idx, val_idx = split_indices(config, data.labels)
+    if config.validates and len(val_idx) == 0:
+        raise DataError(f"expected enough images for a validation split, received {len(data)}")
+    unseen = _unseen_by_teachers(config, data.labels, train_idx) if config.cross_fit else None
+    run.mkdir(parents=True, exist_ok=True)
+    write_json(run / "config.json", config.model_dump(mode="json"))
+    _write_spec(run, config, config.preprocess)
     from edgeemo.training.augment import make_dataset
 
     targets = data.labels[train_idx]
     if config.teachers:
-        targets = _distill_targets(config, run, data.images[train_idx], targets, num_classes)
+        targets = _distill_targets(config, run, data.images[train_idx], targets, num_classes, unseen)
     train_ds = make_dataset(data.images[train_idx], targets, num_classes, config.preprocess,
                             batch_size=config.batch_size, training=True, seed=config.seed, mixup=config.mixup, cutmix=config.cutmix,
                             augment=config.augment, warp=config.warp, erase=config.erase)
@@ -509,16 +535,43 @@ def _initial_model(config: TrainConfig, path: str) -> Any:
     return model
 
 
-def _distill_targets(config: TrainConfig, run: Path, images: np.ndarray, labels: np.ndarray, num_classes: int) -> np.ndarray:
-    """Soft targets from the teachers; their probabilities are cached in the run so --resume skips the pass."""
+def _unseen_by_teachers(config: TrainConfig, labels: np.ndarray, train_idx: np.ndarray) -> list[np.ndarray]:
+    """For each teacher, which of this run's training images it never trained on, as its config.json
+    has it; every image must be new to at least one teacher."""
+    unseen = []
+    for path in config.teachers:
+        their_config = Path(path).parent / "config.json"
+        if not their_config.is_file():
+            raise DataError(f"expected a run's config.json beside each --cross-fit teacher, received {path} without one")
+        theirs = TrainConfig.model_validate(saved_config(json.loads(their_config.read_text())))
+        mine = {"data": Path(config.data).name, "split": config.split, "labels": config.labels,
+                "limit_per_class": config.limit_per_class}
+        differs = {k: v for k, v in {"data": Path(theirs.data).name, "split": theirs.split, "labels": theirs.labels,
+                                     "limit_per_class": theirs.limit_per_class}.items() if v != mine[k]}
+        if differs:
+            raise DataError(f"expected --cross-fit teachers trained on this run's images {mine}, received {path} with {differs}")
+        their_train, _ = split_indices(theirs, labels)
+        unseen.append(~np.isin(train_idx, their_train))
+    seen_by_all = int((~np.any(unseen, axis=0)).sum())
+    if seen_by_all:
+        raise DataError(f"expected every training image to be new to at least one --cross-fit teacher (teachers trained "
+                        f"with --folds), received {seen_by_all} of {len(train_idx)} that every teacher trained on")
+    return unseen
+
+
+def _distill_targets(config: TrainConfig, run: Path, images: np.ndarray, labels: np.ndarray, num_classes: int,
+                     unseen: list[np.ndarray] | None) -> np.ndarray:
+    """Soft targets from the teachers (with `unseen`, from those that never trained on each image);
+    their probabilities are cached in the run so --resume skips the pass."""
     from edgeemo.training.distill import teacher_probabilities, teacher_targets
 
     cache = run / "teacher_probs.npy"
     probs = np.load(cache) if cache.is_file() else None
     if probs is None or probs.shape != (len(images), num_classes):
-        probs = teacher_probabilities(config.teachers, images, config.preprocess, num_classes)
+        probs = teacher_probabilities(config.teachers, images, config.preprocess, num_classes, unseen=unseen)
         with atomic_path(cache) as tmp:
             np.save(tmp, probs)
     agreement = float((probs.argmax(1) == labels).mean())
-    print(f"distilling from {len(config.teachers)} teacher(s): they agree with {100 * agreement:.1f}% of the training labels")
+    how = ", each image scored by the teachers that never trained on it" if unseen is not None else ""
+    print(f"distilling from {len(config.teachers)} teacher(s){how}: they agree with {100 * agreement:.1f}% of the training labels")
     return teacher_targets(labels, probs, weight=config.distill_weight, temperature=config.distill_temperature)
