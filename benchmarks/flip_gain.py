@@ -33,21 +33,17 @@ def main(argv: list[str] | None = None) -> int:
     if args is None:
         return 2
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    from edgeemo.evaluation.smoothing import SMOOTHING_SIGMAS
+    from edgeemo.evaluation.smoothing import probabilities_by_smoothing
     from edgeemo.fileio import write_json
     from edgeemo.preprocess import PreprocessSpec
     from edgeemo.runtime.keras_rt import KerasRuntime
 
     pixels, labels = load_validation(args.data)
-    mirrored = pixels[:, :, ::-1]  # NHWC: mirror the width, as Runtime.predict_proba does
     report: dict[str, Any] = {"data": args.data.name, "validation_images": int(len(labels)), "models": {}}
     for path in args.models:
         by_sigma: dict[str, dict[str, float]] = {}
         with KerasRuntime(path) as runtime:
-            for sigma in SMOOTHING_SIGMAS:
-                spec = PreprocessSpec(smoothing_sigma=sigma)
-                probs = runtime.predict_pixels(pixels, spec)
-                mirror_probs = runtime.predict_pixels(mirrored, spec)
+            for sigma, probs, mirror_probs in probabilities_by_smoothing(runtime, pixels, PreprocessSpec()):
                 plain = probs.argmax(1) == labels
                 averaged = (probs + mirror_probs).argmax(1) == labels
                 gain, standard_error = paired_gain(plain, averaged)

@@ -11,12 +11,15 @@ the device see the same.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 
 from edgeemo.preprocess import PreprocessSpec
 from edgeemo.runtime.base import Runtime
 
-__all__ = ["SMOOTHING_SIGMAS", "choose_smoothing", "choose_smoothing_plain_and_flipped", "correct_by_smoothing"]
+__all__ = ["SMOOTHING_SIGMAS", "choose_smoothing", "choose_smoothing_plain_and_flipped", "correct_by_smoothing",
+           "probabilities_by_smoothing"]
 
 # 0 first: on a tie the least smoothing wins.
 # Below 0.4 px the kernel's side taps are under 1% of the centre: no change to the image.
@@ -71,16 +74,28 @@ def correct_by_smoothing(
     batch_size: int = 512,
 ) -> tuple[dict[float, np.ndarray], dict[float, np.ndarray]]:
     """({sigma: per-image correct}, single pass; the same, flip-averaged) for uint8 `pixels`."""
-    mirrored = pixels[:, :, ::-1]  # NHWC: mirror the width, as Runtime.predict_proba does
     plain: dict[float, np.ndarray] = {}
     flipped: dict[float, np.ndarray] = {}
-    for sigma in sigmas:
-        candidate = spec.model_copy(update={"smoothing_sigma": sigma})
-        probs = runtime.predict_pixels(pixels, candidate, batch_size=batch_size)
-        mirror_probs = runtime.predict_pixels(mirrored, candidate, batch_size=batch_size)
+    for sigma, probs, mirror_probs in probabilities_by_smoothing(runtime, pixels, spec, sigmas=sigmas, batch_size=batch_size):
         plain[sigma] = probs.argmax(1) == labels
         flipped[sigma] = (probs + mirror_probs).argmax(1) == labels
     return plain, flipped
+
+
+def probabilities_by_smoothing(
+    runtime: Runtime,
+    pixels: np.ndarray,
+    spec: PreprocessSpec,
+    *,
+    sigmas: tuple[float, ...] = SMOOTHING_SIGMAS,
+    batch_size: int = 512,
+) -> Iterator[tuple[float, np.ndarray, np.ndarray]]:
+    """(sigma, probabilities of the faces, of their mirror images) for each sigma, uint8 `pixels`."""
+    mirrored = pixels[:, :, ::-1]  # NHWC: mirror the width, as Runtime.predict_proba does
+    for sigma in sigmas:
+        candidate = spec.model_copy(update={"smoothing_sigma": sigma})
+        yield (sigma, runtime.predict_pixels(pixels, candidate, batch_size=batch_size),
+               runtime.predict_pixels(mirrored, candidate, batch_size=batch_size))
 
 
 def _best(accuracy: dict[float, float], sigmas: tuple[float, ...]) -> float:

@@ -544,10 +544,8 @@ def _unseen_by_teachers(config: TrainConfig, labels: np.ndarray, train_idx: np.n
         if not their_config.is_file():
             raise DataError(f"expected a run's config.json beside each --cross-fit teacher, received {path} without one")
         theirs = TrainConfig.model_validate(saved_config(json.loads(their_config.read_text())))
-        mine = {"data": Path(config.data).name, "split": config.split, "labels": config.labels,
-                "limit_per_class": config.limit_per_class}
-        differs = {k: v for k, v in {"data": Path(theirs.data).name, "split": theirs.split, "labels": theirs.labels,
-                                     "limit_per_class": theirs.limit_per_class}.items() if v != mine[k]}
+        mine = _images_loaded(config)
+        differs = {k: v for k, v in _images_loaded(theirs).items() if v != mine[k]}
         if differs:
             raise DataError(f"expected --cross-fit teachers trained on this run's images {mine}, received {path} with {differs}")
         their_train, _ = split_indices(theirs, labels)
@@ -557,6 +555,12 @@ def _unseen_by_teachers(config: TrainConfig, labels: np.ndarray, train_idx: np.n
         raise DataError(f"expected every training image to be new to at least one --cross-fit teacher (teachers trained "
                         f"with --folds), received {seen_by_all} of {len(train_idx)} that every teacher trained on")
     return unseen
+
+
+def _images_loaded(config: TrainConfig) -> dict[str, Any]:
+    """What decides which images, in which order, a run loads: equal for two runs, equal indices."""
+    return {"data": Path(config.data).name, "split": config.split, "labels": config.labels,
+            "limit_per_class": config.limit_per_class}
 
 
 def _distill_targets(config: TrainConfig, run: Path, images: np.ndarray, labels: np.ndarray, num_classes: int,
