@@ -17,13 +17,22 @@ HERE = Path(__file__).resolve().parent
 VAL_FRACTION, SPLIT_SEED = 0.1, 0
 
 
-def parse_probe_args(description: str, default_out: str, argv: list[str] | None) -> argparse.Namespace | None:
-    """models, --data, --out; None (after one line on stderr) when a model or the dataset is missing."""
+def parse_probe_args(description: str, default_out: str, argv: list[str] | None, *,
+                     held_out_option: bool = False) -> argparse.Namespace | None:
+    """models, --data, --out (and with held_out_option, --held-out); None (after one line on stderr)
+    when a model or the dataset is missing."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("models", type=Path, nargs="+", help=".keras models trained with the 10%, seed-0 carve-out")
     parser.add_argument("--data", type=Path, default=HERE.parent.parent / "shared" / "datasets" / "fer2013")
-    parser.add_argument("--out", type=Path, default=HERE / "results" / default_out)
+    parser.add_argument("--out", type=Path, help=f"default: results/{default_out}")
+    if held_out_option:
+        parser.add_argument("--held-out", action="store_true",
+                            help="score each model on the fold its run left out with --folds instead of on validation "
+                                 "(default --out: results/NAME-held-out.json)")
     args = parser.parse_args(argv)
+    if args.out is None:
+        name = default_out.replace(".json", "-held-out.json") if getattr(args, "held_out", False) else default_out
+        args.out = HERE / "results" / name
     missing = [str(m) for m in args.models if not m.is_file()]
     if missing or not (args.data / "train").is_dir():
         problem = f"models that do not exist: {', '.join(missing)}" if missing else f"{args.data} without train/"
@@ -32,11 +41,24 @@ def parse_probe_args(description: str, default_out: str, argv: list[str] | None)
     return args
 
 
-def load_validation(data: Path) -> tuple[np.ndarray, np.ndarray]:
-    """(uint8 faces, labels) of the project's validation carve-out from data/train."""
-    from edgeemo.data import load_split, stratified_split
+def load_training_images(data: Path) -> tuple[np.ndarray, np.ndarray]:
+    """(uint8 faces, labels) of data/train, the images every carve-out and fold is taken from."""
+    from edgeemo.data import load_split
     from edgeemo.preprocess import PreprocessSpec
 
     train = load_split(data, "train", PreprocessSpec(), progress=False)
-    _, val_idx = stratified_split(train.labels, VAL_FRACTION, SPLIT_SEED)
-    return train.images[val_idx], train.labels[val_idx]
+    return train.images, train.labels
+
+
+def validation_indices(labels: np.ndarray) -> np.ndarray:
+    """Indices into data/train of the project's validation carve-out."""
+    from edgeemo.data import stratified_split
+
+    return stratified_split(labels, VAL_FRACTION, SPLIT_SEED)[1]
+
+
+def load_validation(data: Path) -> tuple[np.ndarray, np.ndarray]:
+    """(uint8 faces, labels) of the project's validation carve-out from data/train."""
+    images, labels = load_training_images(data)
+    val_idx = validation_indices(labels)
+    return images[val_idx], labels[val_idx]

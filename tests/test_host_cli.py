@@ -280,12 +280,14 @@ def test_train_distils_from_a_teacher_run(demo_root: Path, one_epoch_run: Path, 
     assert "smoothing_val_accuracy" not in json.loads((tmp_path / "second" / "state.json").read_text())
 
 
-def test_cross_fitted_teachers_score_only_the_images_they_never_trained_on(demo_root: Path, one_epoch_run: Path,
-                                                                           tmp_path: Path) -> None:
+def test_cross_fitted_teachers_score_only_the_images_they_never_trained_on(
+        demo_root: Path, one_epoch_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from bench_support import load_script
+
     from edgeemo.data import load_split
     from edgeemo.preprocess import PreprocessSpec
     from edgeemo.training.distill import teacher_probabilities
-    from edgeemo.training.trainer import TrainConfig, split_indices
+    from edgeemo.training.trainer import TrainConfig, held_out_indices, split_indices
 
     quick = ("--data", demo_root, "--epochs", "1", "--batch-size", "32", "--no-tune-smoothing", "--no-reestimate-bn")
     teachers = []
@@ -313,10 +315,25 @@ def test_cross_fitted_teachers_score_only_the_images_they_never_trained_on(demo_
         held_out = ~np.isin(train_idx, split_indices(teacher_config, labels.labels)[0])
         expected = teacher_probabilities([str(teacher)], labels.images[train_idx][held_out], PreprocessSpec(), 7)
         np.testing.assert_allclose(probs[held_out], expected, atol=1e-5)
+        np.testing.assert_array_equal(held_out_indices(teacher_config, labels.labels), train_idx[held_out])
         held_out_by.append(held_out)
     assert not (held_out_by[0] & held_out_by[1]).any() and (held_out_by[0] | held_out_by[1]).all()
     both = teacher_probabilities([str(t) for t in teachers], labels.images[train_idx], PreprocessSpec(), 7)
     assert not np.allclose(probs, both, atol=1e-3)
+
+    # benchmarks/flip_gain.py --held-out scores each fold teacher on its own held-out fold and pools the two.
+    flip_gain = load_script("flip_gain")
+    out = tmp_path / "flip-gain-held-out.json"
+    assert flip_gain.main([*map(str, teachers), "--data", str(demo_root), "--held-out", "--out", str(out)]) == 0
+    report = json.loads(out.read_text())
+    at_zero = [report["models"][f"fold{fold}/best.keras"]["0.0"] for fold in (0, 1)]
+    assert [r["faces"] for r in at_zero] == [int(h.sum()) for h in held_out_by]
+    pooled = report["pooled"]["0.0"]
+    assert pooled["faces"] == 189
+    assert pooled["single_pass"] == pytest.approx(sum(r["faces"] * r["single_pass"] for r in at_zero) / 189)
+    capsys.readouterr()
+    code = flip_gain.main([str(one_epoch_run / "best.keras"), "--data", str(demo_root), "--held-out"])
+    _assert_one_line_error(code, capsys.readouterr().err, "expected models trained with --folds", "--folds 0")
 
     # A teacher that trained on every image has nothing out of sample to give.
     code, _, err = _invoke("train", *quick, "--out", tmp_path / "in-sample", "--teacher", one_epoch_run / "best.keras",

@@ -36,8 +36,8 @@ from edgeemo.preprocess import SPEC_FILE, PreprocessSpec
 from edgeemo.training.augment import Warp
 from edgeemo.training.weight_average import WeightAverage
 
-__all__ = ["TrainConfig", "TrainResult", "class_weights", "saved_config", "split_indices", "stops_early", "train",
-           "with_compute_dtype"]
+__all__ = ["TrainConfig", "TrainResult", "class_weights", "held_out_indices", "images_loaded", "saved_config",
+           "split_indices", "stops_early", "train", "with_compute_dtype"]
 
 
 class TrainConfig(BaseModel):
@@ -161,6 +161,14 @@ def split_indices(config: TrainConfig, labels: np.ndarray) -> tuple[np.ndarray, 
         fold = stratified_folds(labels[train_idx], config.folds, config.effective_split_seed)
         train_idx = train_idx[fold != config.holdout_fold]
     return train_idx, val_idx
+
+
+def held_out_indices(config: TrainConfig, labels: np.ndarray) -> np.ndarray:
+    """The images a --folds run left out of training besides the validation carve-out (its held-out
+    fold, sorted): its outputs on them are out of sample, as on validation."""
+    training_part, _ = split_indices(config.model_copy(update={"folds": 0}), labels)
+    train_idx, _ = split_indices(config, labels)
+    return np.setdiff1d(training_part, train_idx)
 
 
 def class_weights(labels: np.ndarray, num_classes: int, mode: str) -> dict[int, float] | None:
@@ -544,8 +552,8 @@ def _unseen_by_teachers(config: TrainConfig, labels: np.ndarray, train_idx: np.n
         if not their_config.is_file():
             raise DataError(f"expected a run's config.json beside each --cross-fit teacher, received {path} without one")
         theirs = TrainConfig.model_validate(saved_config(json.loads(their_config.read_text())))
-        mine = _images_loaded(config)
-        differs = {k: v for k, v in _images_loaded(theirs).items() if v != mine[k]}
+        mine = images_loaded(config)
+        differs = {k: v for k, v in images_loaded(theirs).items() if v != mine[k]}
         if differs:
             raise DataError(f"expected --cross-fit teachers trained on this run's images {mine}, received {path} with {differs}")
         their_train, _ = split_indices(theirs, labels)
@@ -557,7 +565,7 @@ def _unseen_by_teachers(config: TrainConfig, labels: np.ndarray, train_idx: np.n
     return unseen
 
 
-def _images_loaded(config: TrainConfig) -> dict[str, Any]:
+def images_loaded(config: TrainConfig) -> dict[str, Any]:
     """What decides which images, in which order, a run loads: equal for two runs, equal indices."""
     return {"data": Path(config.data).name, "split": config.split, "labels": config.labels,
             "limit_per_class": config.limit_per_class}
