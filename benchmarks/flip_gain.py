@@ -20,7 +20,6 @@ Writes benchmarks/results/flip-gain.json (flip-gain-held-out.json with --held-ou
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import sys
@@ -57,13 +56,12 @@ def summarize(plain: np.ndarray, mirror: np.ndarray, averaged: np.ndarray, agree
 def fold_run_config(model: Path, data: Path) -> Any:
     """The TrainConfig of the run MODEL came from (config.json beside it) when that run left a fold
     of data/train out; otherwise the line that says why it cannot be scored with --held-out."""
-    from edgeemo.training.trainer import TrainConfig, images_loaded, saved_config
+    from edgeemo.training.trainer import TrainConfig, images_loaded, run_config
 
-    config_path = model.parent / "config.json"
-    if not config_path.is_file():
+    if not (model.parent / "config.json").is_file():
         return f"expected a run's config.json beside every model with --held-out, received {model} without one"
-    config = TrainConfig.model_validate(saved_config(json.loads(config_path.read_text())))
-    expected = {"data": data.name, "split": "train", "labels": None, "limit_per_class": None}
+    config = run_config(model.parent)
+    expected = images_loaded(TrainConfig(data=str(data)))  # the images load_training_images loads
     if not config.folds or images_loaded(config) != expected:
         return (f"expected models trained with --folds on all of {data.name}'s train/ with --held-out, received {model} "
                 f"from a run with --folds {config.folds} on {images_loaded(config)}")
@@ -102,10 +100,10 @@ def main(argv: list[str] | None = None) -> int:
     for i, path in enumerate(args.models):
         idx = held_out_indices(configs[i], labels) if args.held_out else validation_indices(labels)
         scored.append(idx)
+        truth = labels[idx]
         by_sigma: dict[str, dict[str, float]] = {}
         with KerasRuntime(path) as runtime:
             for sigma, probs, mirror_probs in probabilities_by_smoothing(runtime, images[idx], PreprocessSpec()):
-                truth = labels[idx]
                 faces: PerFace = (probs.argmax(1) == truth, mirror_probs.argmax(1) == truth,
                                   (probs + mirror_probs).argmax(1) == truth, probs.argmax(1) == mirror_probs.argmax(1))
                 by_sigma[str(sigma)] = summarize(*faces)

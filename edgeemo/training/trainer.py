@@ -36,8 +36,8 @@ from edgeemo.preprocess import SPEC_FILE, PreprocessSpec
 from edgeemo.training.augment import Warp
 from edgeemo.training.weight_average import WeightAverage
 
-__all__ = ["TrainConfig", "TrainResult", "class_weights", "held_out_indices", "images_loaded", "saved_config",
-           "split_indices", "stops_early", "train", "with_compute_dtype"]
+__all__ = ["TrainConfig", "TrainResult", "class_weights", "held_out_indices", "images_loaded", "run_config",
+           "saved_config", "split_indices", "stops_early", "train", "with_compute_dtype"]
 
 
 class TrainConfig(BaseModel):
@@ -129,6 +129,11 @@ def saved_config(saved: dict[str, Any]) -> dict[str, Any]:
     return {**LEGACY_DEFAULTS, **saved}
 
 
+def run_config(run: Path) -> TrainConfig:
+    """The TrainConfig in a run folder's config.json, as the run trained."""
+    return TrainConfig.model_validate(saved_config(json.loads((run / "config.json").read_text())))
+
+
 class TrainResult(BaseModel):
     run_dir: str
     best_model: str
@@ -196,7 +201,7 @@ def train(config: TrainConfig, run_dir: str | Path, *, resume: bool = False, ver
     if resume:
         if not (run / "last.keras").is_file():
             raise InputFileNotFound(f"expected {run / 'last.keras'} to resume from, received a run folder without it")
-        config = TrainConfig.model_validate(saved_config(json.loads((run / "config.json").read_text())))
+        config = run_config(run)
         state = json.loads(state_path.read_text())
     _check_source_models(config)
     if config.folds == 1 or (config.folds and config.holdout_fold >= config.folds):
@@ -547,12 +552,11 @@ def _unseen_by_teachers(config: TrainConfig, labels: np.ndarray, train_idx: np.n
     """For each teacher, which of this run's training images it never trained on, as its config.json
     has it; every image must be new to at least one teacher."""
     unseen = []
+    mine = images_loaded(config)
     for path in config.teachers:
-        their_config = Path(path).parent / "config.json"
-        if not their_config.is_file():
+        if not (Path(path).parent / "config.json").is_file():
             raise DataError(f"expected a run's config.json beside each --cross-fit teacher, received {path} without one")
-        theirs = TrainConfig.model_validate(saved_config(json.loads(their_config.read_text())))
-        mine = images_loaded(config)
+        theirs = run_config(Path(path).parent)
         differs = {k: v for k, v in images_loaded(theirs).items() if v != mine[k]}
         if differs:
             raise DataError(f"expected --cross-fit teachers trained on this run's images {mine}, received {path} with {differs}")
