@@ -22,7 +22,7 @@ def parse_probe_args(description: str, default_out: str, argv: list[str] | None,
     """models, --data, --out (and with held_out_option, --held-out); None (after one line on stderr)
     when a model or the dataset is missing."""
     parser = argparse.ArgumentParser(description=description)
-    parser.add_argument("models", type=Path, nargs="+", help=".keras models trained with the 10%, seed-0 carve-out")
+    parser.add_argument("models", type=Path, nargs="+", help=".keras models trained with the 10%%, seed-0 carve-out")
     parser.add_argument("--data", type=Path, default=HERE.parent.parent / "shared" / "datasets" / "fer2013")
     parser.add_argument("--out", type=Path, help=f"default: results/{default_out}")
     if held_out_option:

@@ -25,3 +25,10 @@ def test_a_missing_model_or_dataset_is_one_line_and_exit_2(script: str, tmp_path
     assert no_data.returncode == 2
     assert no_data.stderr.strip().splitlines() == [
         f"expected .keras models and a dataset folder with train/, received {tmp_path / 'nowhere'} without train/"]
+
+
+@pytest.mark.parametrize("script", ["smoothing_cv.py", "tta_views.py", "flip_gain.py"])
+def test_help_lists_the_models_and_the_options(script: str) -> None:
+    shown = subprocess.run([sys.executable, str(BENCHMARKS / script), "--help"], capture_output=True, text=True)
+    assert shown.returncode == 0, shown.stderr
+    assert "10%, seed-0 carve-out" in shown.stdout and "--data" in shown.stdout and "--out" in shown.stdout
