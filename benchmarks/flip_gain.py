@@ -62,9 +62,10 @@ def fold_run_config(model: Path, data: Path) -> Any:
         return f"expected a run's config.json beside every model with --held-out, received {model} without one"
     config = run_config(model.parent)
     expected = images_loaded(TrainConfig(data=str(data)))  # the images load_training_images loads
-    if not config.folds or images_loaded(config) != expected:
+    loaded = images_loaded(config)
+    if not config.folds or loaded != expected:
         return (f"expected models trained with --folds on all of {data.name}'s train/ with --held-out, received {model} "
-                f"from a run with --folds {config.folds} on {images_loaded(config)}")
+                f"from a run with --folds {config.folds} on {loaded}")
     return config
 
 
