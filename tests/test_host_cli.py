@@ -253,6 +253,24 @@ def test_train_with_epoch_weight_averaging_offers_the_average_and_resumes(demo_r
     assert not (tmp_path / "late").exists()
 
 
+def test_train_says_when_patience_ended_the_run_before_its_weight_average(one_epoch_run: Path, tmp_path: Path) -> None:
+    run = tmp_path / "plateau"
+    shutil.copytree(one_epoch_run, run)
+    # A run planned for 3 epochs, averaging from the third, whose checkpoint has not improved for
+    # --patience epochs: the resume stops at once, and says what the stop cost.
+    config = json.loads((run / "config.json").read_text())
+    config.update(epochs=3, patience=1, swa_start=3, tune_smoothing=False, reestimate_batchnorm=False)
+    (run / "config.json").write_text(json.dumps(config))
+    state = json.loads((run / "state.json").read_text())
+    (run / "state.json").write_text(json.dumps({**state, "wait": 1}))
+    code, stdout, err = _invoke("train", "--out", run, "--resume")
+    assert code == 0, err
+    line = " ".join(stdout.split())  # rich wraps long lines
+    assert "stopped early at epoch 1 of 3: no better checkpoint in the last 1 epoch (--patience)" in line
+    assert "the weight average (--swa-start 3) never began. A --patience of 3 or more would have reached it" in line
+    assert json.loads((run / "state.json").read_text())["epochs_done"] == 1
+
+
 def test_train_distils_from_a_teacher_run(demo_root: Path, one_epoch_run: Path, tmp_path: Path) -> None:
     teacher = one_epoch_run
     student = tmp_path / "student"

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from edgeemo.cli._options import console
+
+if TYPE_CHECKING:
+    from edgeemo.training import TrainConfig
 
 __all__ = ["train"]
 
@@ -60,7 +64,7 @@ __all__ = ["train"]
               help="Stochastic weight averaging: from this epoch on, average the weights at the end of every epoch; "
                    "after training, the average (BatchNorm statistics re-estimated) replaces best.keras if it scores higher on validation. "
                    "Early stopping is off from this epoch on.")
-@click.option("--patience", type=click.IntRange(1), default=15, show_default=True, help="Early stopping on validation accuracy (not during --swa-start's epochs).")
+@click.option("--patience", type=click.IntRange(1), default=15, show_default=True, help="Early stopping on validation accuracy; off from --swa-start on, but it can end a run before --swa-start begins.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Initialisation, shuffling and augmentation.")
 @click.option("--split-seed", type=int, default=None, help="Seed of the validation carve-out (default: --seed); keep it fixed across teachers and student.")
 @click.option("--folds", type=click.IntRange(0), default=0, show_default=True,
@@ -88,6 +92,7 @@ def train(data_root: Path | None, model_name: str, run_dir: Path, epochs: int, b
     from edgeemo.preprocess import PreprocessSpec
     from edgeemo.training import TrainConfig
     from edgeemo.training import train as run_training
+    from edgeemo.training.trainer import run_config
 
     if not resume and data_root is None:
         raise DataError("expected --data ROOT (or --resume with an existing --out), received neither")
@@ -113,6 +118,8 @@ def train(data_root: Path | None, model_name: str, run_dir: Path, epochs: int, b
     out.print(f"{scored} after {result.epochs_done} epochs "
               f"({result.seconds_per_epoch:.1f} s/epoch, {result.train_images} train / {result.val_images} validation images, "
               f"{result.skipped_images} unreadable skipped)")
+    if result.best_val_accuracy is not None and result.epochs_done < (trained := run_config(run_dir)).epochs:
+        out.print(_early_stop_line(trained, result.epochs_done))
     if result.best_val_accuracy is None:
         averaged = f"the weight average of {result.swa['epochs']} epochs" if result.swa else "the final weights"
         out.print(f"best.keras: {averaged}, BatchNorm statistics re-estimated on training faces; "
@@ -134,6 +141,17 @@ def train(data_root: Path | None, model_name: str, run_dir: Path, epochs: int, b
         out.print(f"with flip averaging: validation accuracy {100 * result.val_accuracy_flip_averaged:.2f}% "
                   f"at sigma {result.flip_average_sigma:g} px")
     out.print(f"best model: {result.best_model}   curves: {Path(result.run_dir) / 'curves.png'}")
+
+
+def _early_stop_line(config: TrainConfig, epochs_done: int) -> str:
+    """Why a validated run ended before --epochs, and what it missed: patience that runs out before
+    --swa-start leaves the run without its weight average."""
+    line = (f"stopped early at epoch {epochs_done} of {config.epochs}: "
+            f"no better checkpoint in the last {config.patience} epoch{'s' if config.patience > 1 else ''} (--patience)")
+    if config.swa_start is not None and epochs_done < config.swa_start:
+        line += (f"; the weight average (--swa-start {config.swa_start}) never began. "
+                 f"A --patience of {config.swa_start - epochs_done + config.patience} or more would have reached it")
+    return line
 
 
 def _init_model_path(init_from: str | None) -> str | None:
