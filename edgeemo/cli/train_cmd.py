@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 
 import click
 
 from edgeemo.cli._options import console
-
-if TYPE_CHECKING:
-    from edgeemo.training import TrainConfig
 
 __all__ = ["train"]
 
@@ -92,7 +89,6 @@ def train(data_root: Path | None, model_name: str, run_dir: Path, epochs: int, b
     from edgeemo.preprocess import PreprocessSpec
     from edgeemo.training import TrainConfig
     from edgeemo.training import train as run_training
-    from edgeemo.training.trainer import run_config
 
     if not resume and data_root is None:
         raise DataError("expected --data ROOT (or --resume with an existing --out), received neither")
@@ -118,8 +114,8 @@ def train(data_root: Path | None, model_name: str, run_dir: Path, epochs: int, b
     out.print(f"{scored} after {result.epochs_done} epochs "
               f"({result.seconds_per_epoch:.1f} s/epoch, {result.train_images} train / {result.val_images} validation images, "
               f"{result.skipped_images} unreadable skipped)")
-    if result.best_val_accuracy is not None and result.epochs_done < (trained := run_config(run_dir)).epochs:
-        out.print(_early_stop_line(trained, result.epochs_done))
+    if result.early_stop is not None:
+        out.print(_early_stop_line(result.epochs_done, result.early_stop))
     if result.best_val_accuracy is None:
         averaged = f"the weight average of {result.swa['epochs']} epochs" if result.swa else "the final weights"
         out.print(f"best.keras: {averaged}, BatchNorm statistics re-estimated on training faces; "
@@ -143,14 +139,15 @@ def train(data_root: Path | None, model_name: str, run_dir: Path, epochs: int, b
     out.print(f"best model: {result.best_model}   curves: {Path(result.run_dir) / 'curves.png'}")
 
 
-def _early_stop_line(config: TrainConfig, epochs_done: int) -> str:
-    """Why a validated run ended before --epochs, and what it missed: patience that runs out before
+def _early_stop_line(epochs_done: int, stop: dict[str, Any]) -> str:
+    """Why the run ended before --epochs, and what it missed: patience that runs out before
     --swa-start leaves the run without its weight average."""
-    line = (f"stopped early at epoch {epochs_done} of {config.epochs}: "
-            f"no better checkpoint in the last {config.patience} epoch{'s' if config.patience > 1 else ''} (--patience)")
-    if config.swa_start is not None and epochs_done < config.swa_start:
-        line += (f"; the weight average (--swa-start {config.swa_start}) never began. "
-                 f"A --patience of {config.swa_start - epochs_done + config.patience} or more would have reached it")
+    patience = stop["patience"]
+    line = (f"stopped early at epoch {epochs_done} of {stop['epochs_planned']}: "
+            f"no better checkpoint in the last {patience} epoch{'s' if patience > 1 else ''} (--patience)")
+    if stop["swa_start"] is not None:
+        line += (f"; the weight average (--swa-start {stop['swa_start']}) never began. "
+                 f"A --patience of {stop['patience_to_reach_averaging']} or more would have reached it")
     return line
 
 

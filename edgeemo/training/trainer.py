@@ -153,6 +153,8 @@ class TrainResult(BaseModel):
     batchnorm: dict[str, Any] | None = None
     # The weight average (--swa-start): epochs averaged, validation accuracy against best.keras, kept.
     swa: dict[str, Any] | None = None
+    # Set when patience ended the run before --epochs (early_stop_report).
+    early_stop: dict[str, Any] | None = None
 
 
 def split_indices(config: TrainConfig, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -365,6 +367,7 @@ def train(config: TrainConfig, run_dir: str | Path, *, resume: bool = False, ver
         val_accuracy_flip_averaged=flip_accuracy,
         batchnorm=state.get("batchnorm_reestimation"),
         swa=state.get("swa"),
+        early_stop=early_stop_report(config, state["epochs_done"], state.get("wait", 0)),
     )
 
 
@@ -405,6 +408,17 @@ def stops_early(config: TrainConfig, epochs_done: int, wait: int) -> bool:
     A refit has no validation to lose patience with."""
     averaging = config.swa_start is not None and epochs_done >= config.swa_start
     return config.validates and wait >= config.patience and not averaging
+
+
+def early_stop_report(config: TrainConfig, epochs_done: int, wait: int) -> dict[str, Any] | None:
+    """None unless patience ended the run before --epochs; else its planned epochs and patience and,
+    with --swa-start, the patience that would have reached the averaging epochs (an early stop always
+    comes before them)."""
+    if epochs_done >= config.epochs or not stops_early(config, epochs_done, wait):
+        return None
+    to_average = None if config.swa_start is None else config.swa_start - epochs_done + config.patience
+    return {"epochs_planned": config.epochs, "patience": config.patience, "swa_start": config.swa_start,
+            "patience_to_reach_averaging": to_average}
 
 
 def _finish_refit(run: Path, swa: WeightAverage | None, config: TrainConfig, train_pixels: np.ndarray,
