@@ -57,7 +57,10 @@ def mini_xception(input_shape: tuple[int, int, int], num_classes: int) -> Any:
     x = _conv_bn(inp, 8)
     x = _conv_bn(x, 8)
     for filters in (16, 32, 64, 128):
-        shortcut = k.Conv2D(filters, 1, strides=2, padding="same", use_bias=False)(x)
+        # Every second pixel, then a 1x1 convolution: what a strided 1x1 convolution computes, without
+        # its gradient, which crashes TensorFlow 2.21's oneDNN kernels on AVX-512 CPUs (AMD Zen 4).
+        shortcut = k.MaxPooling2D(1, strides=2, padding="same")(x)
+        shortcut = k.Conv2D(filters, 1, use_bias=False)(shortcut)
         shortcut = k.BatchNormalization(momentum=BN_MOMENTUM)(shortcut)
         y = _sep_bn(x, filters)
         y = _sep_bn(y, filters, relu=False)
