@@ -8,7 +8,9 @@ cross-fit chain takes longer than one stop on two cores, so it has to outlive on
 `edgeemo train --resume` reads to OUT/NAME (NAME: the run folder's name): last.keras with its
 optimizer state (the resume point), best.keras without it (a third of the size: only its weights
 are read again), the teachers' cached probabilities, the running weight average once it has begun,
-and the run's config, spec, state and history. On the next machine:
+and the run's config, spec, state and history. Stop the run first (its last finished epoch is what
+resumes): a copy taken while an epoch is being saved could pair one epoch's state with the next
+one's weights. On the next machine:
 
     cp -r benchmarks/parked/NAME /work/runs/NAME && edgeemo train --out /work/runs/NAME --resume
 
