@@ -47,16 +47,23 @@ def problem(run: Path) -> str | None:
 
 def keep(run: Path, out: Path) -> Path:
     """Write OUT/<run name> from a finished run folder (see problem())."""
+    return copy_run(run, out / run.name, KEPT_FILES)
+
+
+def copy_run(run: Path, dest: Path, names: tuple[str, ...]) -> Path:
+    """Write DEST (atomically) with RUN's best.keras saved again without its optimizer state, and
+    those of `names` that RUN holds copied as they are."""
     import keras
 
     from edgeemo.fileio import atomic_dir
 
     model = keras.models.load_model(run / "best.keras", compile=False)
-    with atomic_dir(out / run.name) as folder:
+    with atomic_dir(dest) as folder:
         model.save(folder / "best.keras")
-        for name in KEPT_FILES:
-            shutil.copy2(run / name, folder / name)
-    return out / run.name
+        for name in names:
+            if (run / name).is_file():
+                shutil.copy2(run / name, folder / name)
+    return dest
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -24,11 +24,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import sys
 from pathlib import Path
 
-from keep_teacher import problem as unfinished_because  # the script beside this one: one finished-run rule
+# The script beside this one: one finished-run rule, one way to copy a run without its optimizer state.
+from keep_teacher import copy_run
+from keep_teacher import problem as unfinished_because
 
 REPO = Path(__file__).resolve().parent.parent
 PARKED = REPO / "benchmarks" / "parked"
@@ -49,17 +50,7 @@ def problem(run: Path) -> str | None:
 
 def park(run: Path, out: Path) -> Path:
     """Write OUT/<run name> from an unfinished run folder (see problem())."""
-    import keras
-
-    from edgeemo.fileio import atomic_dir
-
-    best = keras.models.load_model(run / "best.keras", compile=False)
-    with atomic_dir(out / run.name) as folder:
-        best.save(folder / "best.keras")
-        for name in (*REQUIRED, *OPTIONAL):
-            if name != "best.keras" and (run / name).is_file():
-                shutil.copy2(run / name, folder / name)
-    return out / run.name
+    return copy_run(run, out / run.name, tuple(n for n in (*REQUIRED, *OPTIONAL) if n != "best.keras"))
 
 
 def main(argv: list[str] | None = None) -> int:
