@@ -140,7 +140,7 @@ def test_models_lists_the_zoo() -> None:
 def test_train_resume_continues_from_the_last_epoch(demo_root: Path, tmp_path: Path) -> None:
     run = tmp_path / "run"
     code, stdout, err = _invoke("train", "--data", demo_root, "--model", "mini_xception", "--epochs", "1", "--out", run,
-                                "--batch-size", "32")
+                                "--batch-size", "32", "--weight-decay", "0.03")
     assert code == 0, err
     assert "inference smoothing: sigma" in stdout and "with flip averaging: validation accuracy" in stdout
     assert "BatchNorm statistics re-estimated on" in stdout
@@ -164,6 +164,11 @@ def test_train_resume_continues_from_the_last_epoch(demo_root: Path, tmp_path: P
     assert json.loads((run / "state.json").read_text())["epochs_done"] == 2
     assert len(json.loads((run / "history.json").read_text())["loss"]) == 2
     assert json.loads((run / "config.json").read_text())["warp"] == "chained"
+    # The decay reached the optimizer and survived the resume with it.
+    import keras
+
+    assert config["weight_decay"] == 0.03
+    assert keras.models.load_model(run / "last.keras").optimizer.weight_decay == pytest.approx(0.03)
 
 
 def test_train_in_mixed_bfloat16_saves_a_float32_best_model_and_resumes(demo_root: Path, tmp_path: Path) -> None:
