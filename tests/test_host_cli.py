@@ -303,6 +303,21 @@ def test_train_distils_from_a_teacher_run(demo_root: Path, one_epoch_run: Path, 
     assert "smoothing_val_accuracy" not in json.loads((tmp_path / "second" / "state.json").read_text())
 
 
+def test_train_distils_online_scoring_every_batch(demo_root: Path, one_epoch_run: Path, tmp_path: Path) -> None:
+    student = tmp_path / "online"
+    quick = ("--data", demo_root, "--epochs", "1", "--batch-size", "32", "--no-tune-smoothing", "--no-reestimate-bn")
+    code, stdout, err = _invoke("train", *quick, "--out", student, "--teacher", one_epoch_run / "best.keras",
+                                "--distill-online", "--mixup", "0.2", "--precision", "mixed_bfloat16")
+    assert code == 0, err
+    assert "distilling from 1 teacher(s), each training batch scored as the student sees it" in stdout
+    assert not (student / "teacher_probs.npy").exists()  # nothing cached: every batch is scored afresh
+    assert json.loads((student / "config.json").read_text())["distill_online"] is True
+    assert (student / "best.keras").is_file()
+    code, _, err = _invoke("train", *quick, "--out", tmp_path / "alone", "--distill-online")
+    _assert_one_line_error(code, err, "expected --distill-online with --teacher models", "received 0 teacher(s)")
+    assert not (tmp_path / "alone").exists()
+
+
 def test_cross_fitted_teachers_score_only_the_images_they_never_trained_on(
         demo_root: Path, one_epoch_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from bench_support import load_script

@@ -51,3 +51,25 @@ def test_each_teacher_scores_with_its_own_spec(tmp_path: Path) -> None:
         sharp = rt.predict_proba(student.normalize(images), flip_average=True)
     np.testing.assert_allclose(probs, smoothed, atol=1e-5)
     assert not np.allclose(probs, sharp, atol=1e-3)
+
+
+def test_consistent_targets_come_from_the_teachers_view_of_each_batch(tmp_path: Path) -> None:
+    pytest.importorskip("tensorflow", reason="needs the host extra (tensorflow)")
+    import keras
+
+    from edgeemo.data.demo import make_demo_images
+    from edgeemo.preprocess import PreprocessSpec
+    from edgeemo.testing import train_tiny_model
+    from edgeemo.training.augment import make_dataset
+    from edgeemo.training.distill import consistent_targets
+
+    teachers = [keras.models.load_model(train_tiny_model(tmp_path / f"t{seed}", epochs=1, per_class=10, seed=seed),
+                                        compile=False) for seed in (0, 1)]  # two, averaged
+    demo = make_demo_images(4, seed=3)
+    batches = make_dataset(demo.images, demo.labels, 7, PreprocessSpec(), batch_size=14, training=True, seed=0, mixup=0.2)
+    x, y = next(iter(batches))
+    mixed_x, targets = consistent_targets(teachers, weight=0.6, temperature=2.0)(x, y)
+    mean = np.mean([t.predict(x.numpy(), verbose=0) for t in teachers], axis=0)
+    np.testing.assert_array_equal(mixed_x.numpy(), x.numpy())
+    np.testing.assert_allclose(targets.numpy(), 0.4 * y.numpy() + 0.6 * soften(mean, 2.0), atol=1e-5)
+    assert not np.allclose(targets.numpy(), y.numpy(), atol=1e-2)  # the teachers moved the targets

@@ -52,6 +52,9 @@ __all__ = ["train"]
 @click.option("--distill-weight", type=click.FloatRange(0, 1), default=0.5, show_default=True,
               help="Share of the teachers' softened probabilities in the training targets.")
 @click.option("--distill-temperature", type=click.FloatRange(min=0, min_open=True), default=2.0, show_default=True)
+@click.option("--distill-online", is_flag=True,
+              help="Score every training batch with the --teacher models as the student sees it (augmented, mixed) "
+                   "instead of each clean image once: consistent targets, one teacher pass per step and teacher.")
 @click.option("--init-from", default=None,
               help="Fine-tune: start from this .keras model, or 'reference' for the shipped FER-2013 model (overrides --model).")
 @click.option("--precision", type=click.Choice(["float32", "mixed_bfloat16"]), default="float32", show_default=True,
@@ -84,7 +87,7 @@ __all__ = ["train"]
 def train(data_root: Path | None, model_name: str, run_dir: Path, epochs: int, batch_size: int, learning_rate: float, warmup_epochs: int, weight_decay: float,
           split: str, val_fraction: float, label_map: str | None, input_size: int, color: bool, normalization: str,
           class_weighting: str, label_smoothing: float, no_augment: bool, warp: str, mixup: float, cutmix: float, erase: float, teachers: tuple[Path, ...], cross_fit: bool,
-          distill_weight: float, distill_temperature: float, init_from: str | None, precision: str, ema: float | None, swa_start: int | None, patience: int, seed: int, split_seed: int | None, folds: int, holdout_fold: int,
+          distill_weight: float, distill_temperature: float, distill_online: bool, init_from: str | None, precision: str, ema: float | None, swa_start: int | None, patience: int, seed: int, split_seed: int | None, folds: int, holdout_fold: int,
           limit_per_class: int | None, tune_smoothing: bool, smoothing_sigma: float, reestimate_bn: bool, resume: bool) -> None:
     """Train a compact emotion CNN; writes best.keras, last.keras, spec.json, history.json, curves.png."""
     from edgeemo.errors import DataError
@@ -105,7 +108,7 @@ def train(data_root: Path | None, model_name: str, run_dir: Path, epochs: int, b
                                   smoothing_sigma=smoothing_sigma),
         epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, warmup_epochs=warmup_epochs, weight_decay=weight_decay, label_smoothing=label_smoothing,
         class_weighting=class_weighting, mixup=mixup, cutmix=cutmix, erase=erase, teachers=[str(t) for t in teachers],
-        distill_weight=distill_weight, distill_temperature=distill_temperature, augment=not no_augment, warp=warp, val_fraction=val_fraction, patience=patience, seed=seed, split_seed=split_seed,  # type: ignore[arg-type]
+        distill_weight=distill_weight, distill_temperature=distill_temperature, distill_online=distill_online, augment=not no_augment, warp=warp, val_fraction=val_fraction, patience=patience, seed=seed, split_seed=split_seed,  # type: ignore[arg-type]
         folds=folds, holdout_fold=holdout_fold, cross_fit=cross_fit,
         limit_per_class=limit_per_class, init_from=_init_model_path(init_from), tune_smoothing=tune_smoothing, reestimate_batchnorm=reestimate_bn,
         precision=precision, ema=ema, swa_start=swa_start,  # type: ignore[arg-type]

@@ -9,16 +9,25 @@ Cross-fitted teachers (each trained with one fold of the images left out) score 
 they never trained on.
 Each teacher scores the images as it would at inference: with the preprocessing (normalisation,
 smoothing) of the spec.json its run wrote, when there is one.
+
+Consistent distillation (`edgeemo train --distill-online`) scores every training batch instead,
+as the student sees it: after augmentation and mixup, so the targets of a mixed face are the
+teachers' view of that mix, not a blend of their views of two clean faces (Beyer et al. 2022,
+"Knowledge distillation: A good teacher is patient and consistent"). It costs one teacher forward
+pass per step and teacher; the teachers see the student's input tensor, without their smoothing
+(a training face is already resampled) or flip averaging (flips are part of the augmentation).
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 
 from edgeemo.errors import ModelError
 from edgeemo.preprocess import PreprocessSpec, spec_beside
 
-__all__ = ["soften", "teacher_probabilities", "teacher_targets"]
+__all__ = ["consistent_targets", "soften", "teacher_probabilities", "teacher_targets"]
 
 
 def teacher_probabilities(teachers: list[str], images: np.ndarray, spec: PreprocessSpec, num_classes: int,
@@ -57,3 +66,17 @@ def teacher_targets(labels: np.ndarray, teacher_probs: np.ndarray, *, weight: fl
     """(1 - weight) * one-hot(label) + weight * softened teacher probabilities."""
     one_hot = np.eye(teacher_probs.shape[1], dtype=np.float32)[labels]
     return (1.0 - weight) * one_hot + weight * soften(teacher_probs, temperature)
+
+
+def consistent_targets(teachers: list[Any], *, weight: float, temperature: float) -> Any:
+    """A tf.data map over (x, y) batches of model inputs and targets: y becomes (1 - weight) * y +
+    weight * the teachers' mean probabilities on x itself, softened by the temperature (as
+    teacher_targets, with soften's arithmetic). `teachers`: loaded Keras models."""
+    import tensorflow as tf
+
+    def with_teachers(x: Any, y: Any) -> tuple[Any, Any]:
+        probs = tf.add_n([tf.cast(t(x, training=False), tf.float32) for t in teachers]) / len(teachers)
+        softened = tf.nn.softmax(tf.math.log(tf.clip_by_value(probs, 1e-7, 1.0)) / temperature, axis=-1)
+        return x, (1.0 - weight) * y + weight * softened
+
+    return with_teachers

@@ -2,7 +2,8 @@
 
 RUN_DIR/
   config.json     the TrainConfig (read back by --resume; --teacher/--init-from check their split in it)
-  teacher_probs.npy  with --teacher: the teachers' probabilities on the training images (computed once)
+  teacher_probs.npy  with --teacher: the teachers' probabilities on the training images (computed once;
+                  none with --distill-online, which scores every batch)
   spec.json       labels + PreprocessSpec: what `edgeemo quantize` reads beside the model; after
                   training it carries the inference smoothing chosen on validation
   best.keras      best validation accuracy so far; after training, with BatchNorm statistics
@@ -32,7 +33,7 @@ from edgeemo.data import LabeledImages, load_split, parse_label_mapping, stratif
 from edgeemo.errors import ConfigError, DataError, InputFileNotFound, ModelError
 from edgeemo.fileio import atomic_path, write_json
 from edgeemo.labels import FER2013_LABELS
-from edgeemo.preprocess import SPEC_FILE, PreprocessSpec
+from edgeemo.preprocess import SPEC_FILE, PreprocessSpec, spec_beside
 from edgeemo.training.augment import Warp
 from edgeemo.training.weight_average import WeightAverage
 
@@ -64,6 +65,9 @@ class TrainConfig(BaseModel):
     teachers: list[str] = Field(default_factory=list)
     distill_weight: float = Field(0.5, ge=0, le=1)
     distill_temperature: float = Field(2.0, gt=0)
+    # Score each augmented, mixed training batch with the teachers as the student sees it, instead
+    # of every clean image once (edgeemo.training.distill): one teacher pass per step and teacher.
+    distill_online: bool = False
     # Fine-tuning: start from this .keras model's weights instead of the zoo's random ones ("model"
     # then records its architecture), e.g. the shipped FER-2013 model on a user's own faces.
     init_from: str | None = None
@@ -211,6 +215,10 @@ def train(config: TrainConfig, run_dir: str | Path, *, resume: bool = False, ver
                           f"received --folds {config.folds} --holdout-fold {config.holdout_fold}")
     if config.cross_fit and not config.teachers:
         raise ConfigError("expected --teacher models for --cross-fit, received none")
+    if config.distill_online and (not config.teachers or config.cross_fit):
+        raise ConfigError("expected --distill-online with --teacher models and without --cross-fit (a batch mixes "
+                          f"images no one teacher left out), received {len(config.teachers)} teacher(s)"
+                          f"{' with --cross-fit' if config.cross_fit else ''}")
     if config.swa_start is not None and config.swa_start > config.epochs:
         raise ConfigError(f"expected --swa-start at most --epochs ({config.epochs}), received {config.swa_start}")
     keras.utils.set_random_seed(config.seed + state["epochs_done"])
@@ -231,11 +239,13 @@ def train(config: TrainConfig, run_dir: str | Path, *, resume: bool = False, ver
     from edgeemo.training.augment import make_dataset
 
     targets = data.labels[train_idx]
-    if config.teachers:
+    if config.teachers and not config.distill_online:
         targets = _distill_targets(config, run, data.images[train_idx], targets, num_classes, unseen)
     train_ds = make_dataset(data.images[train_idx], targets, num_classes, config.preprocess,
                             batch_size=config.batch_size, training=True, seed=config.seed, mixup=config.mixup, cutmix=config.cutmix,
                             augment=config.augment, warp=config.warp, erase=config.erase)
+    if config.distill_online:
+        train_ds = _with_online_teachers(config, train_ds, num_classes)
     val_ds = make_dataset(data.images[val_idx], data.labels[val_idx], num_classes, config.preprocess,
                           batch_size=256, training=False) if config.validates else None
     steps_per_epoch = max(1, len(train_idx) // config.batch_size)
@@ -560,6 +570,28 @@ def _initial_model(config: TrainConfig, path: str) -> Any:
         raise ModelError(f"expected an --init-from model with {len(config.class_names)} outputs ({', '.join(config.class_names)}), "
                          f"received {path} with {model.output_shape[-1]}")
     return model
+
+
+def _with_online_teachers(config: TrainConfig, train_ds: Any, num_classes: int) -> Any:
+    """train_ds with its targets mixed with the teachers' outputs on each batch (--distill-online)."""
+    import keras
+    import tensorflow as tf
+
+    from edgeemo.training.distill import consistent_targets
+
+    teachers = []
+    for path in config.teachers:
+        theirs = spec_beside(path, config.preprocess)
+        teacher = keras.models.load_model(path, compile=False)
+        if (theirs.input_shape, theirs.normalization) != (config.preprocess.input_shape, config.preprocess.normalization) \
+                or teacher.output_shape[-1] != num_classes:
+            raise ModelError(f"expected a teacher taking this run's inputs {config.preprocess.input_shape} normalised "
+                             f"{config.preprocess.normalization} with {num_classes} outputs, received {path} taking "
+                             f"{theirs.input_shape} normalised {theirs.normalization} with {teacher.output_shape[-1]}")
+        teachers.append(teacher if config.precision == "float32" else with_compute_dtype(teacher, config.precision))
+    print(f"distilling from {len(teachers)} teacher(s), each training batch scored as the student sees it")
+    mix = consistent_targets(teachers, weight=config.distill_weight, temperature=config.distill_temperature)
+    return train_ds.map(mix).prefetch(tf.data.AUTOTUNE)
 
 
 def _unseen_by_teachers(config: TrainConfig, labels: np.ndarray, train_idx: np.ndarray) -> list[np.ndarray]:
