@@ -132,7 +132,7 @@ def test_evaluate_bundle_and_artifacts(tiny_artifacts: dict[str, Path], demo_roo
 def test_models_lists_the_zoo() -> None:
     code, stdout, _ = _invoke("models")
     assert code == 0
-    for name in ("mini_xception", "mobilenet", "accurate", "accurate_wide"):
+    for name in ("mini_xception", "mobilenet", "accurate", "accurate_wide", "accurate_deep"):
         assert name in stdout
     assert "Shipped reference model" in stdout and "fer2013_reference.keras" in stdout
 

@@ -20,13 +20,18 @@ def test_zoo_model_outputs_probabilities_for_48x48_grey(name: str) -> None:
     assert model.layers[-1].get_config()["activation"] == "softmax"
 
 
-def test_accurate_keeps_the_shipped_architecture_and_the_wide_variant_fits_the_budget() -> None:
-    accurate, wide = build_model("accurate"), build_model("accurate_wide")
+def test_accurate_keeps_the_shipped_architecture_and_its_variants_fit_the_budget() -> None:
+    accurate, wide, deep = build_model("accurate"), build_model("accurate_wide"), build_model("accurate_deep")
     # The shipped FER-2013 model's weights must load into `accurate`: its shape is frozen.
     assert count_params(accurate) == 652_071
     assert count_params(accurate) < count_params(wide) < 1_000_000
+    assert count_params(accurate) < count_params(deep) < 1_000_000
     # Widened where the maps are small: parameters +47%, multiply-adds only +22%.
     assert count_macs(wide) / count_macs(accurate) == pytest.approx(1.22, abs=0.01)
+    # Deepened: two more 3x3 convs, each as costly as any other in the net.
+    assert count_macs(deep) / count_macs(accurate) == pytest.approx(1.43, abs=0.01)
+    convs = [layer for layer in deep.layers if layer.__class__.__name__ == "Conv2D"]
+    assert len(convs) == 10
 
 
 @pytest.mark.parametrize("name", list(ZOO))

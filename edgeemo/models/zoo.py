@@ -92,15 +92,16 @@ def mobilenet(input_shape: tuple[int, int, int], num_classes: int) -> Any:
 
 
 def _vgg_bn(input_shape: tuple[int, int, int], num_classes: int, name: str, stage_widths: tuple[int, int, int],
-            top: int) -> Any:
-    """VGG-style stacks with BatchNorm: two 3x3 convs per stage, max-pooling, then a 3x3 and a 1x1 conv."""
+            top: int, stage_depths: tuple[int, int, int] = (2, 2, 2)) -> Any:
+    """VGG-style stacks with BatchNorm: 3x3 convs (two per stage unless stage_depths says otherwise),
+    max-pooling after each stage, then a 3x3 and a 1x1 conv."""
     keras = _keras()
     k = keras.layers
     inp = keras.Input(input_shape, name="face")
     x = inp
-    for filters in stage_widths:
-        x = _conv_bn(x, filters)
-        x = _conv_bn(x, filters)
+    for filters, depth in zip(stage_widths, stage_depths):
+        for _ in range(depth):
+            x = _conv_bn(x, filters)
         x = k.MaxPooling2D(2)(x)
     x = _conv_bn(x, top)
     x = _conv_bn(x, top, kernel=1)
@@ -118,6 +119,13 @@ def accurate_wide(input_shape: tuple[int, int, int], num_classes: int) -> Any:
     return _vgg_bn(input_shape, num_classes, "accurate_wide", (32, 64, 160), 320)
 
 
+def accurate_deep(input_shape: tuple[int, int, int], num_classes: int) -> Any:
+    """~0.84M parameters: `accurate` with a third conv in the 24x24 and 12x12 stages (10 conv layers
+    instead of 8): depth where width (accurate_wide) bought nothing; +43% multiply-adds, so int8
+    with flip averaging stays well under 1 ms on one x86 core."""
+    return _vgg_bn(input_shape, num_classes, "accurate_deep", (32, 64, 128), 256, stage_depths=(2, 3, 3))
+
+
 @dataclass(frozen=True)
 class ZooModel:
     name: str
@@ -132,6 +140,7 @@ ZOO: dict[str, ZooModel] = {
         ZooModel("mobilenet", mobilenet, "MobileNetV2-style inverted residuals, ReLU6"),
         ZooModel("accurate", accurate, "VGG-style with BatchNorm, ~0.65M params"),
         ZooModel("accurate_wide", accurate_wide, "accurate with wider late stages, ~0.96M params"),
+        ZooModel("accurate_deep", accurate_deep, "accurate with a third conv in stages 2-3, ~0.84M params"),
     )
 }
 
