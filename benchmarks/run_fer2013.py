@@ -113,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=Path(os.environ.get("EDGEEMO_FER2013", "datasets/fer2013")))
     parser.add_argument("--runs-dir", type=Path, default=Path("runs"))
-    parser.add_argument("--models", default="mini_xception,mobilenet,accurate,accurate_wide")
+    parser.add_argument("--models", default="mini_xception,mobilenet,accurate,accurate_wide,accurate_deep")
     parser.add_argument("--untrained", action="store_true", help="Build fresh zoo models where no trained run exists.")
     parser.add_argument("--threads", default="1")
     parser.add_argument("--batch", default="1")
