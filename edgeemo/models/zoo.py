@@ -99,7 +99,7 @@ def _vgg_bn(input_shape: tuple[int, int, int], num_classes: int, name: str, stag
     k = keras.layers
     inp = keras.Input(input_shape, name="face")
     x = inp
-    for filters, depth in zip(stage_widths, stage_depths):
+    for filters, depth in zip(stage_widths, stage_depths, strict=True):
         for _ in range(depth):
             x = _conv_bn(x, filters)
         x = k.MaxPooling2D(2)(x)
