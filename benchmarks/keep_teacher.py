@@ -18,6 +18,7 @@ import argparse
 import json
 import shutil
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -66,16 +67,23 @@ def copy_run(run: Path, dest: Path, names: tuple[str, ...]) -> Path:
     return dest
 
 
+def all_usable(runs: list[Path], problem: Callable[[Path], str | None]) -> bool:
+    """Check every run before any is written; print the first problem found."""
+    for run in runs:
+        reason = problem(run)
+        if reason is not None:
+            print(f"error: {reason}", file=sys.stderr)
+            return False
+    return True
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("runs", nargs="+", type=Path, help="finished `edgeemo train` run folders")
     parser.add_argument("--out", type=Path, default=TEACHERS, help="folder to keep them in (default: benchmarks/teachers)")
     args = parser.parse_args(argv)
-    for run in args.runs:  # all are checked before any is written
-        reason = problem(run)
-        if reason is not None:
-            print(f"error: {reason}", file=sys.stderr)
-            return 2
+    if not all_usable(args.runs, problem):
+        return 2
     for run in args.runs:
         kept = keep(run, args.out)
         before, after = ((folder / "best.keras").stat().st_size / 1e6 for folder in (run, kept))

@@ -27,8 +27,8 @@ import json
 import sys
 from pathlib import Path
 
-# The script beside this one: one finished-run rule, one way to copy a run without its optimizer state.
-from keep_teacher import copy_run
+# The script beside this one: one finished-run rule, one way to check runs and copy one without its optimizer state.
+from keep_teacher import all_usable, copy_run
 from keep_teacher import problem as unfinished_because
 
 REPO = Path(__file__).resolve().parent.parent
@@ -58,11 +58,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("runs", nargs="+", type=Path, help="unfinished `edgeemo train` run folders")
     parser.add_argument("--out", type=Path, default=PARKED, help="folder to park them in (default: benchmarks/parked)")
     args = parser.parse_args(argv)
-    for run in args.runs:  # all are checked before any is written
-        reason = problem(run)
-        if reason is not None:
-            print(f"error: {reason}", file=sys.stderr)
-            return 2
+    if not all_usable(args.runs, problem):
+        return 2
     for run in args.runs:
         parked = park(run, args.out)
         size = sum(f.stat().st_size for f in parked.iterdir()) / 1e6
