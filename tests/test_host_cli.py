@@ -227,6 +227,34 @@ def test_train_with_weight_averaging_keeps_the_averaged_model_and_resumes(demo_r
     assert len(json.loads((run / "history.json").read_text())["val_accuracy_ema"]) == 2
 
 
+def test_train_with_sgd_builds_nesterov_sgd_and_resumes_with_it(demo_root: Path, tmp_path: Path) -> None:
+    import keras
+
+    run = tmp_path / "sgd"
+    code, _, err = _invoke("train", "--data", demo_root, "--model", "mini_xception", "--epochs", "1", "--out", run,
+                           "--batch-size", "32", "--optimizer", "sgd", "--lr", "0.01", "--weight-decay", "5e-4",
+                           "--ema", "0.9", "--no-tune-smoothing", "--no-reestimate-bn")
+    assert code == 0, err
+    optimizer = keras.models.load_model(run / "last.keras").optimizer
+    assert isinstance(optimizer, keras.optimizers.SGD) and optimizer.nesterov and optimizer.momentum == 0.9
+    assert optimizer.weight_decay == pytest.approx(5e-4) and optimizer.use_ema
+    config = json.loads((run / "config.json").read_text())
+    assert config["optimizer"] == "sgd"
+    config["epochs"] = 2
+    (run / "config.json").write_text(json.dumps(config))
+    code, _, err = _invoke("train", "--out", run, "--resume")
+    assert code == 0, err
+    assert json.loads((run / "state.json").read_text())["epochs_done"] == 2
+    assert isinstance(keras.models.load_model(run / "last.keras").optimizer, keras.optimizers.SGD)
+    # Runs saved before the option read as AdamW, which they trained with.
+    del config["optimizer"]
+    from edgeemo.training import TrainConfig
+
+    assert TrainConfig.model_validate(config).optimizer == "adamw"
+    code, _, err = _invoke("train", "--data", demo_root, "--optimizer", "adam", "--out", tmp_path / "bad")
+    assert code == 2 and "'adam' is not one of 'adamw', 'sgd'" in err and not (tmp_path / "bad").exists()
+
+
 def test_train_with_epoch_weight_averaging_offers_the_average_and_resumes(demo_root: Path, tmp_path: Path) -> None:
     import keras
 

@@ -21,8 +21,10 @@ __all__ = ["train"]
 @click.option("--batch-size", type=click.IntRange(1), default=64, show_default=True)
 @click.option("--lr", "learning_rate", type=float, default=2e-3, show_default=True, help="Peak learning rate (cosine schedule with warm-up).")
 @click.option("--warmup-epochs", type=click.IntRange(0), default=2, show_default=True, help="Linear warm-up before the cosine decay.")
+@click.option("--optimizer", type=click.Choice(["adamw", "sgd"]), default="adamw", show_default=True,
+              help="adamw: AdamW; sgd: SGD with Nesterov momentum 0.9 (try --lr 0.01 --weight-decay 5e-4).")
 @click.option("--weight-decay", type=click.FloatRange(0), default=1e-4, show_default=True,
-              help="AdamW's decoupled weight decay: each step shrinks the weights by this times the learning rate "
+              help="Decoupled weight decay: each step shrinks the weights by this times the learning rate "
                    "(0.025 at --lr 2e-3 shrinks them as fast as SGD at lr 0.1 with weight decay 5e-4).")
 @click.option("--split", default="train", show_default=True, help="Split to train on; validation is carved from it.")
 @click.option("--val-fraction", type=click.FloatRange(0, 1, max_open=True), default=0.1, show_default=True,
@@ -84,7 +86,7 @@ __all__ = ["train"]
               help="After training, recompute best.keras's BatchNorm statistics on un-augmented training faces; "
                    "kept only if validation accuracy (at the best inference smoothing) rises.")
 @click.option("--resume", is_flag=True, help="Continue RUN_DIR from its last checkpoint with its saved config.")
-def train(data_root: Path | None, model_name: str, run_dir: Path, epochs: int, batch_size: int, learning_rate: float, warmup_epochs: int, weight_decay: float,
+def train(data_root: Path | None, model_name: str, run_dir: Path, epochs: int, batch_size: int, learning_rate: float, warmup_epochs: int, optimizer: str, weight_decay: float,
           split: str, val_fraction: float, label_map: str | None, input_size: int, color: bool, normalization: str,
           class_weighting: str, label_smoothing: float, no_augment: bool, warp: str, mixup: float, cutmix: float, erase: float, teachers: tuple[Path, ...], cross_fit: bool,
           distill_weight: float, distill_temperature: float, distill_online: bool, init_from: str | None, precision: str, ema: float | None, swa_start: int | None, patience: int, seed: int, split_seed: int | None, folds: int, holdout_fold: int,
@@ -106,7 +108,7 @@ def train(data_root: Path | None, model_name: str, run_dir: Path, epochs: int, b
         data=str(data_root or ""), model=model_name, split=split, labels=label_map,
         preprocess=PreprocessSpec(height=input_size, width=input_size, channels=3 if color else 1, normalization=normalization,  # type: ignore[arg-type]
                                   smoothing_sigma=smoothing_sigma),
-        epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, warmup_epochs=warmup_epochs, weight_decay=weight_decay, label_smoothing=label_smoothing,
+        epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, warmup_epochs=warmup_epochs, optimizer=optimizer, weight_decay=weight_decay, label_smoothing=label_smoothing,
         class_weighting=class_weighting, mixup=mixup, cutmix=cutmix, erase=erase, teachers=[str(t) for t in teachers],
         distill_weight=distill_weight, distill_temperature=distill_temperature, distill_online=distill_online, augment=not no_augment, warp=warp, val_fraction=val_fraction, patience=patience, seed=seed, split_seed=split_seed,  # type: ignore[arg-type]
         folds=folds, holdout_fold=holdout_fold, cross_fit=cross_fit,
