@@ -54,7 +54,8 @@ class TrainConfig(BaseModel):
     batch_size: int = Field(64, ge=1)
     learning_rate: float = Field(2e-3, gt=0)
     # adamw: AdamW. sgd: SGD with Nesterov momentum 0.9, what the strongest published FER-2013 nets
-    # train with. Either way Keras decouples the weight decay and scales it by the learning rate.
+    # train with (on the shipped recipe it underfit: EXPERIMENTS.md row 35). Either way Keras
+    # decouples the weight decay and scales it by the learning rate.
     optimizer: Literal["adamw", "sgd"] = "adamw"
     weight_decay: float = Field(1e-4, ge=0)
     warmup_epochs: int = Field(2, ge=0)
