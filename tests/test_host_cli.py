@@ -37,6 +37,12 @@ def _invoke(*args: str) -> tuple[int, str, str]:
     return result.exit_code, result.stdout, result.stderr
 
 
+def _resume_to(run: Path, epochs: int, config: dict) -> tuple[int, str, str]:
+    """Save `config` as the run's config.json with `epochs` planned, then `edgeemo train --resume` it."""
+    (run / "config.json").write_text(json.dumps({**config, "epochs": epochs}))
+    return _invoke("train", "--out", run, "--resume")
+
+
 def _assert_one_line_error(code: int, stderr: str, *needles: str) -> None:
     assert code == 2, stderr
     lines = [line for line in stderr.splitlines() if line.strip()]
@@ -157,9 +163,7 @@ def test_train_resume_continues_from_the_last_epoch(demo_root: Path, tmp_path: P
     config = json.loads((run / "config.json").read_text())
     assert config["warp"] == "single"
     del config["warp"]  # as runs saved before the option: they resume with the warp they started with
-    config["epochs"] = 2
-    (run / "config.json").write_text(json.dumps(config))
-    code, _, err = _invoke("train", "--out", run, "--resume")
+    code, _, err = _resume_to(run, 2, config)
     assert code == 0, err
     assert json.loads((run / "state.json").read_text())["epochs_done"] == 2
     assert len(json.loads((run / "history.json").read_text())["loss"]) == 2
@@ -191,9 +195,7 @@ def test_train_in_mixed_bfloat16_saves_a_float32_best_model_and_resumes(demo_roo
     np.testing.assert_allclose(best.predict(faces, verbose=0), last.predict(faces, verbose=0), atol=0.02)
     config = json.loads((run / "config.json").read_text())
     assert config["precision"] == "mixed_bfloat16"
-    config["epochs"] = 2
-    (run / "config.json").write_text(json.dumps(config))
-    code, _, err = _invoke("train", "--out", run, "--resume")
+    code, _, err = _resume_to(run, 2, config)
     assert code == 0, err
     assert json.loads((run / "state.json").read_text())["epochs_done"] == 2
 
@@ -220,9 +222,7 @@ def test_train_with_weight_averaging_keeps_the_averaged_model_and_resumes(demo_r
         np.testing.assert_allclose(w_best, w_kept, atol=1e-6)
     config = json.loads((run / "config.json").read_text())
     assert config["ema"] == 0.9
-    config["epochs"] = 2
-    (run / "config.json").write_text(json.dumps(config))
-    code, _, err = _invoke("train", "--out", run, "--resume")
+    code, _, err = _resume_to(run, 2, config)
     assert code == 0, err
     assert len(json.loads((run / "history.json").read_text())["val_accuracy_ema"]) == 2
 
@@ -240,9 +240,7 @@ def test_train_with_sgd_builds_nesterov_sgd_and_resumes_with_it(demo_root: Path,
     assert optimizer.weight_decay == pytest.approx(5e-4) and optimizer.use_ema
     config = json.loads((run / "config.json").read_text())
     assert config["optimizer"] == "sgd"
-    config["epochs"] = 2
-    (run / "config.json").write_text(json.dumps(config))
-    code, _, err = _invoke("train", "--out", run, "--resume")
+    code, _, err = _resume_to(run, 2, config)
     assert code == 0, err
     assert json.loads((run / "state.json").read_text())["epochs_done"] == 2
     assert isinstance(keras.models.load_model(run / "last.keras").optimizer, keras.optimizers.SGD)
@@ -275,9 +273,7 @@ def test_train_with_epoch_weight_averaging_offers_the_average_and_resumes(demo_r
     assert any(not np.allclose(a, b) for a, b in zip(average.trainable_variables, last.trainable_variables, strict=True))
     config = json.loads((run / "config.json").read_text())
     assert config["swa_start"] == 1
-    config["epochs"] = 3
-    (run / "config.json").write_text(json.dumps(config))
-    code, stdout, err = _invoke("train", "--out", run, "--resume")
+    code, stdout, err = _resume_to(run, 3, config)
     assert code == 0, err
     assert "weight average of 3 epochs (from epoch 1)" in stdout
     # An average that would start after the last epoch is refused before anything is written.
@@ -440,9 +436,7 @@ def test_refit_without_validation_trains_on_every_image_and_ships_the_average(de
     assert (run / "best.keras").stat().st_mtime_ns == before
     # ... and one trained further ships the average of all its epochs again.
     config = json.loads((run / "config.json").read_text())
-    config["epochs"] = 3
-    (run / "config.json").write_text(json.dumps(config))
-    code, stdout, err = _invoke("train", "--out", run, "--resume")
+    code, stdout, err = _resume_to(run, 3, config)
     assert code == 0, err
     assert "the weight average of 3 epochs" in stdout
     state = json.loads((run / "state.json").read_text())
