@@ -287,12 +287,11 @@ def test_train_says_when_patience_ended_the_run_before_its_weight_average(one_ep
     shutil.copytree(one_epoch_run, run)
     # A run planned for 3 epochs, averaging from the third, whose checkpoint has not improved for
     # --patience epochs: the resume stops at once, and says what the stop cost.
-    config = json.loads((run / "config.json").read_text())
-    config.update(epochs=3, patience=1, swa_start=3, tune_smoothing=False, reestimate_batchnorm=False)
-    (run / "config.json").write_text(json.dumps(config))
     state = json.loads((run / "state.json").read_text())
     (run / "state.json").write_text(json.dumps({**state, "wait": 1}))
-    code, stdout, err = _invoke("train", "--out", run, "--resume")
+    config = json.loads((run / "config.json").read_text())
+    config.update(patience=1, swa_start=3, tune_smoothing=False, reestimate_batchnorm=False)
+    code, stdout, err = _resume_to(run, 3, config)
     assert code == 0, err
     line = " ".join(stdout.split())  # rich wraps long lines
     assert "stopped early at epoch 1 of 3: no better checkpoint in the last 1 epoch (--patience)" in line
