@@ -253,6 +253,33 @@ def test_train_with_sgd_builds_nesterov_sgd_and_resumes_with_it(demo_root: Path,
     assert code == 2 and "'adam' is not one of 'adamw', 'sgd'" in err and not (tmp_path / "bad").exists()
 
 
+def test_train_with_sharpness_aware_steps_binds_them_again_on_resume(demo_root: Path, tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    from edgeemo.training import sharpness
+
+    bound: list[float] = []
+
+    def spy(model: object, rho: float) -> None:
+        bound.append(rho)
+        real(model, rho)
+
+    real = sharpness.use_sharpness_aware_steps
+    monkeypatch.setattr(sharpness, "use_sharpness_aware_steps", spy)
+    run = tmp_path / "sam"
+    code, _, err = _invoke("train", "--data", demo_root, "--model", "mini_xception", "--epochs", "1", "--out", run,
+                           "--batch-size", "32", "--sam-rho", "0.05", "--precision", "mixed_bfloat16", "--ema", "0.9",
+                           "--no-tune-smoothing", "--no-reestimate-bn")
+    assert code == 0, err
+    config = json.loads((run / "config.json").read_text())
+    assert config["sam_rho"] == 0.05 and bound == [0.05]
+    code, _, err = _resume_to(run, 2, config)
+    assert code == 0, err
+    assert bound == [0.05, 0.05] and json.loads((run / "state.json").read_text())["epochs_done"] == 2
+    assert np.all(np.isfinite(json.loads((run / "history.json").read_text())["loss"]))
+    code, _, err = _invoke("train", "--data", demo_root, "--sam-rho", "0", "--out", tmp_path / "bad")
+    assert code == 2 and "--sam-rho" in err and not (tmp_path / "bad").exists()
+
+
 def test_train_with_epoch_weight_averaging_offers_the_average_and_resumes(demo_root: Path, tmp_path: Path) -> None:
     import keras
 

@@ -62,6 +62,9 @@ __all__ = ["train"]
 @click.option("--precision", type=click.Choice(["float32", "mixed_bfloat16"]), default="float32", show_default=True,
               help="mixed_bfloat16: compute in bfloat16, keep weights and the saved model float32; faster on CPUs "
                    "with AVX512_BF16 or AMX and on recent GPUs, slower on CPUs without bfloat16 instructions.")
+@click.option("--sam-rho", type=click.FloatRange(0, min_open=True), default=None,
+              help="Sharpness-aware minimisation: take each step's gradient this far (in weight space, e.g. 0.05) "
+                   "towards the loss's steepest rise, for flatter minima; twice the compute per step. TensorFlow backend.")
 @click.option("--ema", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=None,
               help="Keep an exponential moving average of the weights with this momentum per step (e.g. 0.999); "
                    "each epoch best.keras keeps the better of the raw and the averaged weights on validation.")
@@ -89,7 +92,7 @@ __all__ = ["train"]
 def train(data_root: Path | None, model_name: str, run_dir: Path, epochs: int, batch_size: int, learning_rate: float, warmup_epochs: int, optimizer: str, weight_decay: float,
           split: str, val_fraction: float, label_map: str | None, input_size: int, color: bool, normalization: str,
           class_weighting: str, label_smoothing: float, no_augment: bool, warp: str, mixup: float, cutmix: float, erase: float, teachers: tuple[Path, ...], cross_fit: bool,
-          distill_weight: float, distill_temperature: float, distill_online: bool, init_from: str | None, precision: str, ema: float | None, swa_start: int | None, patience: int, seed: int, split_seed: int | None, folds: int, holdout_fold: int,
+          distill_weight: float, distill_temperature: float, distill_online: bool, init_from: str | None, precision: str, sam_rho: float | None, ema: float | None, swa_start: int | None, patience: int, seed: int, split_seed: int | None, folds: int, holdout_fold: int,
           limit_per_class: int | None, tune_smoothing: bool, smoothing_sigma: float, reestimate_bn: bool, resume: bool) -> None:
     """Train a compact emotion CNN; writes best.keras, last.keras, spec.json, history.json, curves.png."""
     from edgeemo.errors import DataError
@@ -113,7 +116,7 @@ def train(data_root: Path | None, model_name: str, run_dir: Path, epochs: int, b
         distill_weight=distill_weight, distill_temperature=distill_temperature, distill_online=distill_online, augment=not no_augment, warp=warp, val_fraction=val_fraction, patience=patience, seed=seed, split_seed=split_seed,  # type: ignore[arg-type]
         folds=folds, holdout_fold=holdout_fold, cross_fit=cross_fit,
         limit_per_class=limit_per_class, init_from=_init_model_path(init_from), tune_smoothing=tune_smoothing, reestimate_batchnorm=reestimate_bn,
-        precision=precision, ema=ema, swa_start=swa_start,  # type: ignore[arg-type]
+        precision=precision, sam_rho=sam_rho, ema=ema, swa_start=swa_start,  # type: ignore[arg-type]
     )
     result = run_training(config, run_dir, resume=resume, verbose=1 if sys.stdout.isatty() else 2)
     out = console()

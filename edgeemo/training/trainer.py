@@ -96,6 +96,9 @@ class TrainConfig(BaseModel):
     # its real uncertainty.
     cross_fit: bool = False
     patience: int = Field(15, ge=1)
+    # Sharpness-aware minimisation (edgeemo.training.sharpness): each step's gradient is taken this far
+    # (in weight space) towards the loss's steepest rise; None: plain steps. Twice the compute per step.
+    sam_rho: float | None = Field(None, gt=0)
     # Exponential moving average of the weights, momentum per step (0.999: about the last 1,000 steps).
     # Each epoch both the raw and the averaged weights are scored on validation; early stopping and
     # best.keras follow the better of the two. Training itself goes on from the raw weights.
@@ -277,6 +280,10 @@ def train(config: TrainConfig, run_dir: str | Path, *, resume: bool = False, ver
             loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing),
             metrics=["accuracy"],
         )
+    if config.sam_rho is not None:  # bound to the instance, so again after --resume loads last.keras
+        from edgeemo.training.sharpness import use_sharpness_aware_steps
+
+        use_sharpness_aware_steps(model, config.sam_rho)
 
     history: dict[str, list[float]] = {}
     swa = WeightAverage(run / "swa.npz", start=config.swa_start) if config.swa_start is not None else None
