@@ -7,7 +7,8 @@ far: benchmarks/EXPERIMENTS.md). A student needs of a teacher only what `edgeemo
 reads: best.keras, spec.json (the teacher's preprocessing and blur) and config.json (its
 validation split and, for --cross-fit, its fold). This copies those to OUT/NAME, NAME being the
 run folder's name, with best.keras loaded and saved again without its optimizer state (a third of
-the size), and state.json beside them for the record. `--teacher OUT/NAME/best.keras` then works on
+the size), and state.json and history.json beside them for the record (benchmarks/compare_runs.py
+reads those two). `--teacher OUT/NAME/best.keras` then works on
 any clone. Only a finished run is kept: a teacher whose training or validation choices are not
 done yet would give a student targets that no later run reproduces.
 """
@@ -24,6 +25,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 TEACHERS = REPO / "benchmarks" / "teachers"
 KEPT_FILES = ("spec.json", "config.json", "state.json")
+RECORD_FILES = ("history.json",)  # kept when the run has it; nothing reads it to train
 
 
 def problem(run: Path) -> str | None:
@@ -48,7 +50,7 @@ def problem(run: Path) -> str | None:
 
 def keep(run: Path, out: Path) -> Path:
     """Write OUT/<run name> from a finished run folder (see problem())."""
-    return copy_run(run, out / run.name, KEPT_FILES)
+    return copy_run(run, out / run.name, (*KEPT_FILES, *RECORD_FILES))
 
 
 def copy_run(run: Path, dest: Path, names: tuple[str, ...]) -> Path:

@@ -55,7 +55,7 @@ def test_kept_fold_teachers_serve_a_cross_fit_student_without_their_run_folders(
     for run in runs:
         kept = out / run.name
         assert (kept / "best.keras").stat().st_size < (run / "best.keras").stat().st_size  # no optimizer state
-        for name in ("config.json", "spec.json", "state.json"):
+        for name in ("config.json", "spec.json", "state.json", "history.json"):
             assert (kept / name).read_bytes() == (run / name).read_bytes()
         np.testing.assert_array_equal(teacher_probabilities([str(kept / "best.keras")], faces, PreprocessSpec(), 7),
                                       teacher_probabilities([str(run / "best.keras")], faces, PreprocessSpec(), 7))
