@@ -32,3 +32,17 @@ def test_jax_trained_model_converts_to_int8(tmp_path: Path) -> None:
                                       "--out", str(tmp_path / "q")])
     assert result.exit_code == 0, result.stderr
     assert (tmp_path / "q" / "bundle" / "manifest.json").is_file()
+
+
+def test_sharpness_aware_steps_under_jax_are_refused_before_anything_is_written(tmp_path: Path) -> None:
+    from edgeemo.data.demo import write_demo_dataset
+
+    data = write_demo_dataset(tmp_path / "data", train_per_class=5, test_per_class=1)
+    run = tmp_path / "run"
+    proc = subprocess.run([sys.executable, "-m", "edgeemo", "train", "--data", str(data), "--epochs", "1", "--out", str(run),
+                           "--sam-rho", "0.05"], env=dict(os.environ, KERAS_BACKEND="jax"), capture_output=True, text=True,
+                          timeout=600)
+    lines = [line for line in proc.stderr.splitlines() if line.strip() and "expected" in line]
+    assert proc.returncode == 2 and len(lines) == 1, proc.stderr[-2000:]
+    assert "expected the TensorFlow backend for --sam-rho, received KERAS_BACKEND=jax" in lines[0]
+    assert not run.exists()

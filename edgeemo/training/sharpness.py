@@ -18,15 +18,20 @@ from typing import Any
 
 from edgeemo.errors import ConfigError
 
-__all__ = ["use_sharpness_aware_steps"]
+__all__ = ["check_backend", "use_sharpness_aware_steps"]
 
 
-def use_sharpness_aware_steps(model: Any, rho: float) -> None:
-    """From now on, model.fit() takes sharpness-aware steps of radius `rho` (in weight space)."""
+def check_backend() -> None:
+    """The step is written with TensorFlow's GradientTape: refuse other Keras backends up front."""
     import keras
 
     if keras.backend.backend() != "tensorflow":
         raise ConfigError(f"expected the TensorFlow backend for --sam-rho, received KERAS_BACKEND={keras.backend.backend()}")
+
+
+def use_sharpness_aware_steps(model: Any, rho: float) -> None:
+    """From now on, model.fit() takes sharpness-aware steps of radius `rho` (in weight space)."""
+    check_backend()
     model.train_step = types.MethodType(partial(_sharpness_aware_step, rho=rho), model)
 
 

@@ -226,6 +226,10 @@ def train(config: TrainConfig, run_dir: str | Path, *, resume: bool = False, ver
         raise ConfigError("expected --distill-online with --teacher models and without --cross-fit (a batch mixes "
                           f"images no one teacher left out), received {len(config.teachers)} teacher(s)"
                           f"{' with --cross-fit' if config.cross_fit else ''}")
+    if config.sam_rho is not None:
+        from edgeemo.training.sharpness import check_backend
+
+        check_backend()
     if config.swa_start is not None and config.swa_start > config.epochs:
         raise ConfigError(f"expected --swa-start at most --epochs ({config.epochs}), received {config.swa_start}")
     keras.utils.set_random_seed(config.seed + state["epochs_done"])
