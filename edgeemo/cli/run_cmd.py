@@ -7,6 +7,8 @@ import sys
 
 import click
 
+from edgeemo.apps.registry import APPS
+
 __all__ = ["run", "summary"]
 
 
@@ -50,9 +52,11 @@ def summary(runner: object, frames: int) -> dict[str, object]:
               help="Also serve /healthz, /status and /metrics on 127.0.0.1:PORT.")
 @click.option("--flip-average/--no-flip-average", default=None,
               help="Average each face with its mirror image (default: as the bundle says). Off halves classify time.")
+@click.option("--app", "apps", multiple=True, type=click.Choice(sorted(APPS)),
+              help="Run an application on the tracked faces (repeatable); its output joins every frame's JSON.")
 def run(bundle: str | None, source: str, jsonl: str, max_frames: int | None, show_metrics: bool, threads: int,
         model: str | None, detector: str, detector_model: str | None, loop: bool, http_port: int | None,
-        flip_average: bool | None) -> None:
+        flip_average: bool | None, apps: tuple[str, ...]) -> None:
     """Run camera -> face -> emotion -> publish in the foreground."""
     from edgeemo.daemon.config import parse_config
     from edgeemo.daemon.runner import Runner
@@ -66,6 +70,7 @@ def run(bundle: str | None, source: str, jsonl: str, max_frames: int | None, sho
         "source": {"uri": source, "loop": loop},
         "detector": {"kind": detector, "model": detector_model},
         "publish": publish,
+        "apps": {name: {"enabled": True} for name in apps},
     }, where="edgeemo run")
     signals = Signals().install()
     runner = Runner(config)

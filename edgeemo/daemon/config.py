@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from edgeemo.apps.config import AppsConfig
 from edgeemo.daemon.publish_http import HttpConfig
 from edgeemo.daemon.publish_jsonl import JsonlConfig
 from edgeemo.daemon.publish_mqtt import MqttConfig
@@ -90,6 +91,7 @@ class ServiceConfig(_Strict):
     detector: DetectorConfig = Field(default_factory=DetectorConfig)
     tracking: TrackingConfig = Field(default_factory=TrackingConfig)
     publish: PublishConfig = Field(default_factory=PublishConfig)
+    apps: AppsConfig = Field(default_factory=AppsConfig)  # [apps.NAME]: driver fatigue, room mood
     max_fps: float = Field(0.0, ge=0)  # 0: as fast as frames come; lower it to save power
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 

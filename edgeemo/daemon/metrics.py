@@ -59,14 +59,19 @@ class Metrics:
         self._last_t: float | None = None
         self.capture: CaptureStats | None = None
         self.extra: dict[str, float] = {}  # publisher gauges, e.g. mqtt buffer size
+        # The application layer: gauges per (app, signal), events per (app, type), failures per app.
+        self.app_gauges: dict[tuple[str, str], float] = {}
+        self.app_events: dict[tuple[str, str], int] = {}
+        self.app_errors: dict[str, int] = {}
         self.lock = threading.Lock()
 
     def record_frame(self, timings: dict[str, float], faces: int) -> None:
         with self.lock:
             for name, seconds in timings.items():
                 hist = self.stages.get(name)
-                if hist is not None:
-                    hist.observe(seconds)
+                if hist is None:  # a stage an application added (e.g. landmarks)
+                    hist = self.stages[name] = StageHistogram()
+                hist.observe(seconds)
             self.frames += 1
             self.faces_total += faces
             self.faces_current = faces
@@ -76,6 +81,18 @@ class Metrics:
                 if dt > 0:
                     self.fps = 1.0 / dt if self.fps == 0.0 else 0.9 * self.fps + 0.1 / dt
             self._last_t = now
+
+    def record_app(self, app: str, gauges: dict[str, float], events: list[str]) -> None:
+        with self.lock:
+            for key, value in gauges.items():
+                self.app_gauges[(app, key)] = float(value)
+            for kind in events:
+                self.app_events[(app, kind)] = self.app_events.get((app, kind), 0) + 1
+
+    def record_app_error(self, app: str) -> int:
+        with self.lock:
+            self.app_errors[app] = self.app_errors.get(app, 0) + 1
+            return self.app_errors[app]
 
     def stage_share(self) -> dict[str, float]:
         """Fraction of the loop time each stage took (decode runs in the capture thread)."""
@@ -102,6 +119,7 @@ class Metrics:
                     "last_error": cap.last_error,
                 },
                 **({"extra": dict(self.extra)} if self.extra else {}),
+                **({"app_errors": dict(self.app_errors)} if self.app_errors else {}),
             }
 
     # -- Prometheus ----------------------------------------------------------------------------
@@ -132,3 +150,14 @@ class Metrics:
                 yield up
             for key, value in self.extra.items():
                 yield GaugeMetricFamily(f"edgeemo_{key}", key.replace("_", " "), value)
+            for (app, key), value in self.app_gauges.items():
+                yield GaugeMetricFamily(f"edgeemo_{app}_{key}", f"{app}: {key.replace('_', ' ')}", value)
+            if self.app_events or self.app_errors:
+                ev = CounterMetricFamily("edgeemo_app_events", "Events the applications emitted", labels=["app", "type"])
+                for (app, kind), n in self.app_events.items():
+                    ev.add_metric([app, kind], n)
+                yield ev
+                err = CounterMetricFamily("edgeemo_app_errors", "Frames an application failed on", labels=["app"])
+                for app, n in self.app_errors.items():
+                    err.add_metric([app], n)
+                yield err

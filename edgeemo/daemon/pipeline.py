@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -16,6 +16,9 @@ from edgeemo.runtime.base import Runtime
 from edgeemo.vision.align import crop_faces
 from edgeemo.vision.base import Detection, FaceDetector
 from edgeemo.vision.tracking import IoUTracker
+
+if TYPE_CHECKING:
+    from edgeemo.apps.base import AppEvent
 
 __all__ = ["FaceResult", "FrameResult", "Pipeline"]
 
@@ -54,15 +57,24 @@ class FrameResult:
     height: int
     faces: list[FaceResult]
     timings: dict[str, float] = field(default_factory=dict)  # seconds per stage
+    # Filled by the application layer (edgeemo.apps) after tracking: each enabled app's state
+    # (None: nothing to report), the apps whose state changed, and this frame's events.
+    apps: dict[str, dict[str, Any] | None] = field(default_factory=dict)
+    changed_apps: set[str] = field(default_factory=set)
+    events: list[AppEvent] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "ts": round(self.wall_time, 3),
             "frame": self.index,
             "size": [self.width, self.height],
             "faces": [f.to_json() for f in self.faces],
-            "timings_ms": {k: round(v * 1000, 3) for k, v in self.timings.items()},
         }
+        out.update(self.apps)
+        if self.events:
+            out["events"] = [e.to_json() for e in self.events]
+        out["timings_ms"] = {k: round(v * 1000, 3) for k, v in self.timings.items()}
+        return out
 
 
 class Pipeline:

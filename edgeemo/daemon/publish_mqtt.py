@@ -9,6 +9,8 @@ Topics (prefix "edgeemo", device "pi-kitchen"):
     edgeemo/pi-kitchen/availability   online | offline (retained; offline is also the last will)
     edgeemo/pi-kitchen/state          {"faces": 1, "label": "happy", "score": 0.81, ...}
     edgeemo/pi-kitchen/face/<id>      one tracked face
+    edgeemo/pi-kitchen/<app topic>    an application's state (retained; on change + heartbeat)
+    edgeemo/pi-kitchen/event          application events (microsleep, mood_changed, ...)
     homeassistant/sensor/pi-kitchen/<sensor>/config   discovery (retained)
 """
 
@@ -22,6 +24,7 @@ import os
 import socket
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -30,6 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from edgeemo import __version__
 from edgeemo._lazy import require
+from edgeemo.apps.base import Analyzer, MqttTopics
 from edgeemo.daemon.metrics import Metrics
 from edgeemo.daemon.pipeline import FaceResult, FrameResult
 from edgeemo.daemon.publishers import Publisher
@@ -90,13 +94,19 @@ class MqttConfig(BaseModel):
 class MqttPublisher(Publisher):
     key = "mqtt"
 
-    def __init__(self, config: MqttConfig | None = None, **overrides: Any) -> None:
+    def __init__(
+        self, config: MqttConfig | None = None, *, analyzers: Sequence[Analyzer] = (), **overrides: Any
+    ) -> None:
         self.config = (config or MqttConfig(enabled=True)).model_copy(update=overrides)
         c = self.config
         base = f"{c.topic_prefix}/{c.device_id}"
         self.topic_availability = f"{base}/availability"
         self.topic_state = f"{base}/state"
         self.topic_face = f"{base}/face"
+        self.topic_event = f"{base}/event"
+        self.analyzers = list(analyzers)
+        self.app_topics = {a.name: self._app_topics(a) for a in self.analyzers}
+        self._app_last_t: dict[str, float] = {}
         self._buffer: collections.deque[tuple[str, str, int, bool]] = collections.deque()
         self._lock = threading.Lock()
         self._wake = threading.Event()
@@ -191,6 +201,14 @@ class MqttPublisher(Publisher):
         return self._connected.is_set()
 
     # -- messages ----------------------------------------------------------------------------
+    def _app_topics(self, analyzer: Analyzer) -> MqttTopics:
+        c = self.config
+        base = f"{c.topic_prefix}/{c.device_id}"
+        return MqttTopics(
+            device_id=c.device_id, base=base, state=f"{base}/{analyzer.mqtt_topic}", event=self.topic_event,
+            availability=self.topic_availability, command=f"{base}/set",
+        )
+
     def discovery_messages(self) -> list[tuple[str, dict[str, Any]]]:
         c = self.config
         device = {
@@ -221,6 +239,13 @@ class MqttPublisher(Publisher):
             payload = {**common, **extra, "unique_id": f"edgeemo_{c.device_id}_{name}",
                        "object_id": f"edgeemo_{c.device_id}_{name}"}
             out.append((f"{c.discovery_prefix}/sensor/{c.device_id}/{name}/config", payload))
+        availability = {k: common[k] for k in ("availability_topic", "payload_available", "payload_not_available")}
+        for analyzer in self.analyzers:
+            for key, component in analyzer.discovery_components(self.app_topics[analyzer.name]).items():
+                comp = dict(component)
+                platform = comp.pop("p")
+                app_payload: dict[str, Any] = {**availability, "device": device, **comp}
+                out.append((f"{c.discovery_prefix}/{platform}/{c.device_id}/{key}/config", app_payload))
         return out
 
     def _enqueue(self, topic: str, payload: dict[str, Any], retain: bool = False) -> None:
@@ -239,8 +264,9 @@ class MqttPublisher(Publisher):
         return max(faces, key=lambda f: (f.box[2] - f.box[0]) * (f.box[3] - f.box[1]))
 
     def publish(self, result: FrameResult, image: np.ndarray | None = None) -> None:
-        sig = tuple((f.id, f.label) for f in result.faces)
         now = time.monotonic()
+        self._publish_apps(result, now)
+        sig = tuple((f.id, f.label) for f in result.faces)
         if sig == self._last_sig and now - self._last_t < self.config.interval_s:
             return
         self._last_sig, self._last_t = sig, now
@@ -257,6 +283,20 @@ class MqttPublisher(Publisher):
         if self.config.per_face:
             for face in result.faces:
                 self._enqueue(f"{self.topic_face}/{face.id}", {"ts": state["ts"], "frame": result.index, **face.to_json()})
+
+    def _publish_apps(self, result: FrameResult, now: float) -> None:
+        """Each application's state when it changed, else as a heartbeat every interval_s
+        (retained, so a subscriber that joins late gets the current state); events as they come."""
+        ts = round(result.wall_time, 3)
+        for name, state in result.apps.items():
+            topics = self.app_topics.get(name)
+            if topics is None or state is None:
+                continue
+            if name in result.changed_apps or now - self._app_last_t.get(name, -1e9) >= self.config.interval_s:
+                self._app_last_t[name] = now
+                self._enqueue(topics.state, {"ts": ts, **state}, retain=True)
+        for event in result.events:
+            self._enqueue(self.topic_event, {"ts": ts, **event.to_json()})
 
     def flush(self, timeout: float = 5.0) -> None:
         """Wait (bounded) until the buffer is handed to paho and the last message acknowledged."""

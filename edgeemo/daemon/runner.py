@@ -13,6 +13,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from edgeemo.apps.appset import AppSet
+from edgeemo.apps.base import Analyzer, AppContext
+from edgeemo.apps.registry import build_analyzers
 from edgeemo.bundle import Bundle, default_bundle_path, load_bundle
 from edgeemo.daemon.capture import FrameGrabber
 from edgeemo.daemon.config import ServiceConfig
@@ -70,7 +73,9 @@ def build_pipeline(config: ServiceConfig, bundle: Bundle, *, detector: FaceDetec
                     max_faces=dc.max_faces, min_face_px=dc.min_face_px, flip_average=flip_average)
 
 
-def build_publishers(config: ServiceConfig, info: dict[str, Any] | None = None) -> list[Publisher]:
+def build_publishers(
+    config: ServiceConfig, info: dict[str, Any] | None = None, analyzers: Sequence[Analyzer] = ()
+) -> list[Publisher]:
     pc = config.publish
     out: list[Publisher] = []
     if pc.jsonl.enabled:
@@ -80,7 +85,7 @@ def build_publishers(config: ServiceConfig, info: dict[str, Any] | None = None) 
     if pc.mqtt.enabled:
         from edgeemo.daemon.publish_mqtt import MqttPublisher
 
-        out.append(MqttPublisher(pc.mqtt))
+        out.append(MqttPublisher(pc.mqtt, analyzers=analyzers))
     if pc.http.enabled:
         from edgeemo.daemon.publish_http import HttpPublisher
 
@@ -98,16 +103,19 @@ class Runner:
         source: CameraSource | None = None,
         detector: FaceDetector | None = None,
         publishers: Sequence[Publisher] | None = None,
+        analyzers: Sequence[Analyzer] | None = None,
     ) -> None:
         self.config = config
         self._source = source
         self._detector = detector
         self._extra_publishers = list(publishers or [])
+        self._extra_analyzers = list(analyzers or [])
         self.metrics = Metrics()
         self.bundle: Bundle | None = None
         self.pipeline: Pipeline | None = None
         self.grabber: FrameGrabber | None = None
         self.publishers: PublisherSet | None = None
+        self.apps: AppSet | None = None
 
     def start(self) -> Runner:
         """Load the bundle (sha256 checked), build and warm up the stages, start capture and
@@ -115,8 +123,11 @@ class Runner:
         cfg = self.config
         self.bundle = resolve_bundle(cfg.bundle.path)
         self.pipeline = build_pipeline(cfg, self.bundle, detector=self._detector)
+        context = AppContext(bundle=self.bundle, labels=self.bundle.labels, threads=cfg.bundle.threads)
+        self.apps = AppSet(build_analyzers(cfg.apps, context) + self._extra_analyzers, self.metrics)
         sc = cfg.source
         self.pipeline.warm_up(sc.width or 640, sc.height or 480)
+        self.apps.warm_up()
         source = self._source or open_source(
             sc.uri, width=sc.width, height=sc.height, fps=sc.fps, pixel_format=sc.format,
             loop=sc.loop, read_timeout_s=sc.read_timeout_s,
@@ -124,10 +135,10 @@ class Runner:
         info = {
             "bundle": str(self.bundle.root), "model": self.bundle.model(cfg.bundle.model).file,
             "labels": self.bundle.labels, "source": source.describe(),
-            "detector": type(self.pipeline.detector).__name__,
+            "detector": type(self.pipeline.detector).__name__, "apps": self.apps.names,
         }
         self.info = info
-        pubs = build_publishers(cfg, info) + self._extra_publishers
+        pubs = build_publishers(cfg, info, self.apps.analyzers) + self._extra_publishers
         self.publishers = PublisherSet(pubs, self.metrics)
         self.publishers.start()
         self.grabber = FrameGrabber(
@@ -148,8 +159,8 @@ class Runner:
     ) -> int:
         """Process frames until `stop` (or `reload`) is set, a finite source ends, or
         `max_frames` frames were processed. Returns the number processed."""
-        assert self.pipeline and self.grabber and self.publishers, "start() first"  # noqa: S101
-        pipeline, grabber, pubs, metrics = self.pipeline, self.grabber, self.publishers, self.metrics
+        assert self.pipeline and self.grabber and self.publishers and self.apps, "start() first"  # noqa: S101
+        pipeline, grabber, pubs, metrics, apps = self.pipeline, self.grabber, self.publishers, self.metrics, self.apps
         min_period = 1.0 / self.config.max_fps if self.config.max_fps > 0 else 0.0
         n = 0
         self.t_first: float | None = None
@@ -166,6 +177,7 @@ class Runner:
                 self.t_first = t0
             result = pipeline.process(frame.image, index=frame.index, wall_time=frame.wall_time)
             result.timings["decode"] = frame.decode_s
+            apps.update(result, frame.t_capture, frame.image)
             t1 = time.perf_counter()
             pubs.publish(result, frame.image if pubs.wants_image else None)
             t2 = time.perf_counter()
@@ -191,6 +203,8 @@ class Runner:
             self.grabber.stop()
         if self.publishers is not None:
             self.publishers.close()
+        if self.apps is not None:
+            self.apps.close()
         if self.pipeline is not None:
             self.pipeline.close()
 
