@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,12 +26,16 @@ class LabeledImages:
     skipped: int = 0
     source: str = ""
     skipped_files: list[str] = field(default_factory=list)
+    # Photos read through the device path (evaluate --detect) where no face was found: their
+    # image is blank and they count as wrong. None when faces were not detected.
+    no_face: np.ndarray | None = None
 
     def __len__(self) -> int:
         return int(self.labels.shape[0])
 
     def subset(self, index: np.ndarray) -> LabeledImages:
-        return LabeledImages(self.images[index], self.labels[index], self.class_names, 0, self.source)
+        no_face = None if self.no_face is None else self.no_face[index]
+        return LabeledImages(self.images[index], self.labels[index], self.class_names, 0, self.source, no_face=no_face)
 
     def class_counts(self) -> dict[str, int]:
         counts = np.bincount(self.labels, minlength=len(self.class_names))
@@ -65,11 +70,12 @@ def load_split(
     labels: dict[str, str] | None = None,
     limit_per_class: int | None = None,
     progress: bool = True,
+    face_crop: Callable[[np.ndarray], np.ndarray | None] | None = None,
 ) -> LabeledImages:
     """Load one split of a dataset (folder layout or fer2013.csv) at the spec's size.
 
     Corrupt or unreadable images are skipped and counted; an unknown class folder or an empty
-    split raises DataError.
+    split raises DataError. face_crop (image folders only) finds the face in each photo first.
     """
     path = Path(root)
     if not path.exists():
@@ -79,12 +85,16 @@ def load_split(
         from edgeemo.data.fer_csv import load_fer2013_csv
 
         csv_path = path if path.is_file() else path / "fer2013.csv"
+        if face_crop is not None:
+            raise DataError(f"expected an image folder to detect faces in, received fer2013.csv ({csv_path}): "
+                            "its 48x48 faces are already cropped")
         data = load_fer2013_csv(csv_path, split or "train", spec, class_names=names, limit_per_class=limit_per_class)
     else:
         from edgeemo.data.folder import load_image_folder
 
         data = load_image_folder(
-            path, split, spec, class_names=names, labels=labels, limit_per_class=limit_per_class, progress=progress
+            path, split, spec, class_names=names, labels=labels, limit_per_class=limit_per_class, progress=progress,
+            face_crop=face_crop,
         )
     if len(data) == 0:
         raise DataError(

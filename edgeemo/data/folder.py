@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +25,10 @@ def load_image_folder(
     labels: dict[str, str] | None = None,
     limit_per_class: int | None = None,
     progress: bool = True,
+    face_crop: Callable[[np.ndarray], np.ndarray | None] | None = None,
 ) -> LabeledImages:
+    """face_crop: read each photo in colour and let it find the face (the device path); a photo
+    where it finds none is kept, blank, and marked in `no_face`."""
     import cv2
 
     split_dir = _split_dir(root, split)
@@ -43,9 +47,10 @@ def load_image_folder(
     if not files:
         raise DataError(f"expected class folders with images in {split_dir}, received none")
 
-    flag = cv2.IMREAD_GRAYSCALE if spec.channels == 1 else cv2.IMREAD_COLOR
-    images = np.empty((len(files), *spec.input_shape), dtype=np.uint8)
+    flag = cv2.IMREAD_GRAYSCALE if spec.channels == 1 and face_crop is None else cv2.IMREAD_COLOR
+    images = np.zeros((len(files), *spec.input_shape), dtype=np.uint8)
     targets = np.empty(len(files), dtype=np.int64)
+    no_face = np.zeros(len(files), dtype=bool)
     skipped: list[str] = []
     kept = 0
     for path, target in _progress(files, f"loading {split_dir.name}", progress):
@@ -53,10 +58,18 @@ def load_image_folder(
         if img is None or img.size == 0:
             skipped.append(str(path))
             continue
-        images[kept] = spec.to_pixels(img)
+        if face_crop is None:
+            images[kept] = spec.to_pixels(img)
+        else:
+            crop = face_crop(img)
+            if crop is None:
+                no_face[kept] = True
+            else:
+                images[kept] = crop
         targets[kept] = target
         kept += 1
-    return LabeledImages(images[:kept], targets[:kept], list(class_names), len(skipped), str(split_dir), skipped)
+    return LabeledImages(images[:kept], targets[:kept], list(class_names), len(skipped), str(split_dir), skipped,
+                         no_face=no_face[:kept] if face_crop is not None else None)
 
 
 def _split_dir(root: Path, split: str | None) -> Path:

@@ -35,7 +35,7 @@ def evaluate_runtimes(
     results: dict[str, dict[str, Any]] = {}
     for name, rt in runtimes.items():
         probs[name] = np.concatenate([rt.predict_proba(x[i : i + batch_size], flip_average=flip_average) for i in range(0, len(x), batch_size)])
-        metrics = classification_metrics(data.labels, probs[name], data.class_names)
+        metrics = classification_metrics(data.labels, probs[name], data.class_names, no_face=data.no_face)
         metrics["file"] = str(rt.path)
         if sizes and name in sizes:
             metrics["size_bytes"] = sizes[name]
@@ -59,10 +59,11 @@ def render_markdown(title: str, results: dict[str, dict[str, Any]], class_names:
             f"| {name} | {size} | {100 * m['accuracy']:.2f} | {m['macro_f1']:.3f} | {m.get('drop_pp', 0.0):+.2f} | "
             f"{100 * m.get('agreement', 1.0):.1f} | {m.get('mean_abs_prob_diff', 0.0):.4f} | {m.get('latency_ms', '-')} |"
         )
-    lines += ["", "Per-class recall (%):", "", "| artifact | " + " | ".join(class_names) + " |",
-              "|---|" + "---:|" * len(class_names)]
+    lines += ["", "Per-class recall (%):", "", "| artifact | " + " | ".join(class_names) + " | macro |",
+              "|---|" + "---:|" * (len(class_names) + 1)]
     for name, m in results.items():
-        lines.append(f"| {name} | " + " | ".join(f"{100 * m['per_class_recall'][c]:.1f}" for c in class_names) + " |")
+        recalls = " | ".join(f"{100 * m['per_class_recall'][c]:.1f}" for c in class_names)
+        lines.append(f"| {name} | {recalls} | {100 * m.get('macro_recall', 0.0):.1f} |")
     lines += ["", "Confusion matrices: confusion_<artifact>.png (rows: true class, row-normalised)."]
     return "\n".join(lines) + "\n"
 
