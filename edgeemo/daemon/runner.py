@@ -121,6 +121,7 @@ class Runner:
             sc.uri, width=sc.width, height=sc.height, fps=sc.fps, pixel_format=sc.format,
             loop=sc.loop, read_timeout_s=sc.read_timeout_s,
         )
+        source.check()  # a missing package or backend is a configuration error, not worth a retry
         info = {
             "bundle": str(self.bundle.root), "model": self.bundle.model(cfg.bundle.model).file,
             "labels": self.bundle.labels, "source": source.describe(),
@@ -132,10 +133,11 @@ class Runner:
         self.publishers.start()
         self.grabber = FrameGrabber(
             source, stall_timeout_s=sc.stall_timeout_s, backoff_initial_s=sc.reconnect_initial_s,
-            backoff_max_s=sc.reconnect_max_s,
+            backoff_max_s=sc.reconnect_max_s, start_timeout_s=sc.start_timeout_s,
         )
         self.metrics.capture = self.grabber.stats
         self.grabber.start()
+        self.grabber.wait_open()
         return self
 
     def run(
@@ -158,6 +160,8 @@ class Runner:
                 on_tick()
             frame = grabber.get(timeout=0.5)
             if frame is None:
+                if grabber.fatal is not None:
+                    raise grabber.fatal
                 if grabber.ended:
                     break
                 continue
