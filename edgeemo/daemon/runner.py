@@ -113,15 +113,16 @@ class Runner:
         """Load the bundle (sha256 checked), build and warm up the stages, start capture and
         publishers. When this returns the service is ready: the caller sends READY=1."""
         cfg = self.config
-        self.bundle = resolve_bundle(cfg.bundle.path)
-        self.pipeline = build_pipeline(cfg, self.bundle, detector=self._detector)
         sc = cfg.source
-        self.pipeline.warm_up(sc.width or 640, sc.height or 480)
         source = self._source or open_source(
             sc.uri, width=sc.width, height=sc.height, fps=sc.fps, pixel_format=sc.format,
             loop=sc.loop, read_timeout_s=sc.read_timeout_s,
         )
-        source.check()  # a missing package or backend is a configuration error, not worth a retry
+        # A missing package or backend is a configuration error: said before the slow loading.
+        source.check()
+        self.bundle = resolve_bundle(cfg.bundle.path)
+        self.pipeline = build_pipeline(cfg, self.bundle, detector=self._detector)
+        self.pipeline.warm_up(sc.width or 640, sc.height or 480)
         info = {
             "bundle": str(self.bundle.root), "model": self.bundle.model(cfg.bundle.model).file,
             "labels": self.bundle.labels, "source": source.describe(),
