@@ -107,8 +107,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if not logging.getLogger().handlers:
         logging.basicConfig(level=config.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
-        # OpenCV's native lines bypass the journal's levels; keep them for debugging only.
-        set_opencv_log_level("warning" if config.log_level == "debug" else "silent")
+        set_opencv_log_level("silent")  # as the CLI does without -v
+    if config.log_level == "debug":
+        # OpenCV's native lines bypass the journal's levels; debugging is when they help.
+        set_opencv_log_level("warning")
     signals = Signals().install()
     notifier = SystemdNotifier()
     try:
