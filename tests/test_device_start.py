@@ -263,3 +263,100 @@ print(len(os.listdir({str(tmp)!r})))
     assert res.returncode == 0, res.stderr
     assert res.stdout.strip() == "1", "one unpacked copy while the process runs"
     assert not list(tmp.iterdir()), "and none after it exits"
+
+
+# -- the parts underneath, in process ------------------------------------------------------------
+
+def test_grabber_gives_up_at_once_on_a_missing_package():
+    from edgeemo.daemon.capture import FrameGrabber
+    from edgeemo.daemon.source_fake import FakeSource
+    from edgeemo.errors import MissingDependency
+
+    class NeedsPackage(FakeSource):
+        def open(self) -> None:
+            self.opens += 1
+            raise MissingDependency("expected the package 'camlib', received ImportError: No module named 'camlib'")
+
+    src = NeedsPackage("fake:32x24")
+    t0 = time.monotonic()
+    with FrameGrabber(src, backoff_initial_s=0.01, start_timeout_s=10) as grabber:
+        with pytest.raises(MissingDependency, match="camlib"):
+            grabber.wait_open()
+        assert grabber.get(1.0) is None
+    assert src.opens == 1, "no retry: waiting does not install a package"
+    assert isinstance(grabber.fatal, MissingDependency)
+    assert time.monotonic() - t0 < 5
+
+
+def test_grabber_start_timeout_names_the_last_failure_and_a_late_camera_is_waited_for():
+    from edgeemo.daemon.capture import FrameGrabber
+    from edgeemo.daemon.source_fake import FakeSource
+    from edgeemo.errors import SourceUnavailable
+
+    never = FakeSource("fake:32x24@100", fail_opens=10_000)
+    grabber = FrameGrabber(never, backoff_initial_s=0.01, backoff_max_s=0.05, start_timeout_s=0.3)
+    with grabber, pytest.raises(SourceUnavailable, match="injected failure") as err:
+        grabber.wait_open()
+    assert "within 0.3 s" in str(err.value) and "--wait" in str(err.value)
+
+    late = FakeSource("fake:32x24@100", fail_opens=2)
+    with FrameGrabber(late, backoff_initial_s=0.01, start_timeout_s=10) as grabber:
+        grabber.wait_open()
+        assert grabber.opened and grabber.get(2.0) is not None
+
+
+def test_frame_loop_raises_what_ended_the_capture_for_good():
+    from edgeemo.bundle import default_bundle_path
+    from edgeemo.daemon.config import parse_config
+    from edgeemo.daemon.runner import Runner
+    from edgeemo.daemon.source_fake import FakeSource
+    from edgeemo.errors import SourceUnsupported
+
+    if default_bundle_path() is None:
+        pytest.skip("this installation ships no default bundle")
+
+    class Unsupported(FakeSource):  # no check(): the capture thread finds out on open()
+        def open(self) -> None:
+            raise SourceUnsupported("expected a backend this build has, received one it lacks")
+
+    stop = threading.Event()
+    bound = threading.Timer(20, stop.set)  # should the error not surface, the test still ends
+    bound.start()
+    try:
+        with Runner(parse_config({}), source=Unsupported("fake:32x24")) as runner, \
+                pytest.raises(SourceUnsupported, match="lacks"):
+            runner.run(stop)
+    finally:
+        bound.cancel()
+
+
+def test_video_devices_are_listed_in_numeric_order(tmp_path):
+    from edgeemo.daemon.camera_diag import video_devices
+
+    for name in ("video10", "video2", "video0", "videodev", "media0"):
+        (tmp_path / name).touch()
+    assert video_devices(tmp_path) == [str(tmp_path / n) for n in ("video0", "video2", "video10")]
+
+
+def test_diagnosis_names_the_process_holding_the_camera(tmp_path):
+    from edgeemo.daemon.camera_diag import camera_diagnosis, device_holders
+    from edgeemo.daemon.sources import open_source
+
+    node = tmp_path / "video5"
+    node.write_bytes(b"")
+    holder = subprocess.Popen([sys.executable, "-c", f"f = open({str(node)!r}); import sys; sys.stdin.read()"],
+                              stdin=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 20
+        while not device_holders([str(node)]) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        text = camera_diagnosis(open_source("/dev/video5"), dev=tmp_path)
+        assert f"held by process {holder.pid} (" in text, text
+        assert f"video devices here: {node}" in text and "video" in text
+    finally:
+        assert holder.stdin is not None
+        holder.stdin.close()
+        holder.wait(10)
+    assert device_holders([str(node)]) == []
+    assert "not held by" in camera_diagnosis(open_source("5"), dev=tmp_path)
+    assert "does not exist (video devices here: " in camera_diagnosis(open_source("/dev/video6"), dev=tmp_path)

@@ -80,7 +80,7 @@ def _holders_clause(paths: list[str]) -> str:
 
 def _v4l2_diagnosis(uri: str, dev: Path) -> list[str]:
     m = re.fullmatch(r"(?:/dev/video)?(\d+)", uri.strip())
-    node = f"/dev/video{m.group(1)}" if m else uri.strip()
+    node = str(dev / f"video{m.group(1)}") if m else uri.strip()
     present = video_devices(dev)
     listing = ", ".join(present) if present else "none"
     parts: list[str] = []

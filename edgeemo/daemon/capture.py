@@ -30,6 +30,9 @@ __all__ = ["CaptureStats", "Frame", "FrameGrabber"]
 
 log = logging.getLogger(__name__)
 
+# wait_open() lets a first open that is still running at the start timeout go on this much longer.
+_FIRST_ATTEMPT_GRACE_S = 30.0
+
 
 @dataclass
 class Frame:
@@ -96,15 +99,20 @@ class FrameGrabber:
         when the timeout passed first. Without a start timeout, returns at once."""
         if self.start_timeout_s <= 0:
             return
-        left = self.start_timeout_s - (time.monotonic() - self._started_at)
-        self._wake_start.wait(max(0.0, left))
+        deadline = self._started_at + self.start_timeout_s
+        self._wake_start.wait(max(0.0, deadline - time.monotonic()))
+        # A slow first attempt (a network stream's own open timeout) may finish, however it ends.
+        late = deadline + max(self.start_timeout_s, _FIRST_ATTEMPT_GRACE_S)
+        while not self._wake_start.is_set() and not self.stats.open_failures and time.monotonic() < late:
+            self._wake_start.wait(0.05)
         if self.fatal is not None:
             raise self.fatal
         if not self.opened and not self._stop.is_set():
+            n = self.stats.open_failures
+            received = f"{n} failed open(s) (the last: {self.stats.last_error})" if n else "no answer to the first open"
             diagnosis = camera_diagnosis(self.source)
             raise SourceUnavailable(
-                f"expected {self.source.describe()} to open within {self.start_timeout_s:g} s, received "
-                f"{self.stats.open_failures} failed open(s) (the last: {self.stats.last_error})"
+                f"expected {self.source.describe()} to open within {self.start_timeout_s:g} s, received {received}"
                 + (f"; {diagnosis}" if diagnosis else "")
                 + "; `edgeemo run --wait` (source.start_timeout_s = 0 in a config) keeps trying"
             )
