@@ -29,6 +29,13 @@ def edgeemo(*args: str, hide: tuple[str, ...] = ()) -> list[str]:
     return [sys.executable, "-c", code, *args]
 
 
+def clean_env(**extra: str) -> dict[str, str]:
+    """This environment without OPENCV_LOG_LEVEL: an in-process CLI test sets it here, and a
+    child would take it for the user's own choice."""
+    env = {k: v for k, v in os.environ.items() if k != "OPENCV_LOG_LEVEL"}
+    return {**env, **extra}
+
+
 def error_lines(stderr: str) -> list[str]:
     return [line for line in stderr.splitlines() if line.startswith("edgeemo: error:")]
 
@@ -37,7 +44,8 @@ class Streamed:
     """A running command whose stderr is collected line by line while it runs."""
 
     def __init__(self, cmd: list[str], env: dict[str, str] | None = None) -> None:
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                                     env=env or clean_env())
         self.lines: list[str] = []
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
@@ -81,7 +89,7 @@ def count(lines: list[str], text: str) -> int:
 def test_missing_picamera2_is_one_line_saying_how_to_install_it_and_exit_2(tmp_path):
     t0 = time.monotonic()
     res = subprocess.run(edgeemo("run", "--source", "picamera2", "--max-frames", "1", hide=("picamera2",)),
-                         capture_output=True, text=True, timeout=120)
+                         capture_output=True, text=True, timeout=120, env=clean_env())
     elapsed = time.monotonic() - t0
     assert res.returncode == 2, res.stderr
     lines = res.stderr.strip().splitlines()
@@ -95,7 +103,7 @@ def test_missing_picamera2_is_one_line_saying_how_to_install_it_and_exit_2(tmp_p
     config = tmp_path / "edgeemo.toml"
     config.write_text('[source]\nuri = "picamera2"\n')
     res = subprocess.run(edgeemo("daemon", "--config", str(config), hide=("picamera2",)),
-                         capture_output=True, text=True, timeout=120)
+                         capture_output=True, text=True, timeout=120, env=clean_env())
     assert res.returncode == 2, res.stderr
     assert len(res.stderr.strip().splitlines()) == 1 and "python3-picamera2" in res.stderr
 
@@ -106,7 +114,7 @@ def test_gstreamer_source_without_gstreamer_is_a_configuration_error():
     if gstreamer_available():
         pytest.skip("this OpenCV has GStreamer")
     res = subprocess.run(edgeemo("run", "--source", "gst:videotestsrc ! appsink", "--max-frames", "1"),
-                         capture_output=True, text=True, timeout=120)
+                         capture_output=True, text=True, timeout=120, env=clean_env())
     assert res.returncode == 2, res.stderr
     lines = res.stderr.strip().splitlines()
     assert len(lines) == 1 and "GStreamer: NO" in lines[0] and "--system-site-packages" in lines[0]
@@ -117,7 +125,7 @@ def test_gstreamer_source_without_gstreamer_is_a_configuration_error():
 def test_absent_camera_fails_within_seconds_with_what_was_found():
     t0 = time.monotonic()
     res = subprocess.run(edgeemo("run", "--source", ABSENT, "--max-frames", "1"),
-                         capture_output=True, text=True, timeout=120)
+                         capture_output=True, text=True, timeout=120, env=clean_env())
     elapsed = time.monotonic() - t0
     assert res.returncode == 2, res.stderr
     errors = error_lines(res.stderr)
@@ -189,7 +197,8 @@ def test_daemon_source_failing_at_start_recovers(tmp_path):
 def test_daemon_with_a_start_timeout_exits_1_for_systemd_to_retry(tmp_path):
     config = daemon_config(tmp_path, ABSENT)
     config.write_text(config.read_text() + "start_timeout_s = 0.5\n")
-    res = subprocess.run(edgeemo("daemon", "--config", str(config)), capture_output=True, text=True, timeout=120)
+    res = subprocess.run(edgeemo("daemon", "--config", str(config)), capture_output=True, text=True, timeout=120,
+                         env=clean_env())
     assert res.returncode == 1, res.stderr
     errors = error_lines(res.stderr)
     assert len(errors) == 1 and f"{ABSENT} does not exist" in errors[0]
@@ -200,7 +209,7 @@ def test_daemon_with_a_start_timeout_exits_1_for_systemd_to_retry(tmp_path):
 def test_demo_rerun_reports_the_same_and_leaves_no_temporary_folders(tmp_path):
     tmp = tmp_path / "tmp"
     tmp.mkdir()
-    env = {**os.environ, "TMPDIR": str(tmp)}
+    env = clean_env(TMPDIR=str(tmp))
     reports = []
     for _ in range(2):
         res = subprocess.run(edgeemo("demo", "--no-train", "--out", str(tmp_path / "demo")),
@@ -222,7 +231,7 @@ def test_bench_leaves_no_temporary_folders_also_when_it_fails(tmp_path):
         pytest.skip("this installation ships no default bundle")
     tmp = tmp_path / "tmp"
     tmp.mkdir()
-    env = {**os.environ, "TMPDIR": str(tmp)}
+    env = clean_env(TMPDIR=str(tmp))
     model = str(bundle / "fer2013_reference_int8.tflite")
     # The artifact bench with its matrix-product peak probe.
     res = subprocess.run(edgeemo("bench", model, "--runs", "4", "--warmup", "1", "--repeats", "1", "--no-memory"),
@@ -259,7 +268,7 @@ assert a.root == b.root and a.model_path().is_file()
 print(len(os.listdir({str(tmp)!r})))
 """
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
-                         env={**os.environ, "TMPDIR": str(tmp)})
+                         env=clean_env(TMPDIR=str(tmp)))
     assert res.returncode == 0, res.stderr
     assert res.stdout.strip() == "1", "one unpacked copy while the process runs"
     assert not list(tmp.iterdir()), "and none after it exits"
