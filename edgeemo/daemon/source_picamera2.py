@@ -37,7 +37,7 @@ def import_picamera2() -> ModuleType:
         return importlib.import_module("picamera2")
     except ImportError as exc:
         raise MissingDependency(
-            f"expected the Python package picamera2 for --source picamera2, received ImportError: {exc}; "
+            f"expected the Python package picamera2 for a picamera2 source, received ImportError: {exc}; "
             + PICAMERA2_HINT
         ) from exc
 
