@@ -8,6 +8,7 @@ match their hashes.
 
 from __future__ import annotations
 
+import atexit
 import datetime as _dt
 import shutil
 import tarfile
@@ -200,15 +201,40 @@ def load_bundle(path: str | Path, *, verify: bool = True) -> Bundle:
     return Bundle(p, manifest)
 
 
+# archive (path, size, mtime) -> (temporary folder, bundle root inside it), so a daemon reloading
+# the same archive does not unpack a new copy each time (the sha256 check still runs each load).
+_EXTRACTED: dict[tuple[str, int, int], tuple[Path, Path]] = {}
+
+
+def _remove_extracted() -> None:
+    for tmp, _ in _EXTRACTED.values():
+        shutil.rmtree(tmp, ignore_errors=True)
+    _EXTRACTED.clear()
+
+
+atexit.register(_remove_extracted)
+
+
 def _extract_archive(archive: Path) -> Path:
+    """Unpack into a temporary folder that lives as long as the process: runtimes read model
+    files by path long after load_bundle returns. It is removed at exit (Ctrl-C included)."""
     if not tarfile.is_tarfile(archive):
         raise BundleError(f"expected a bundle directory or .tar.gz archive, received {archive}")
+    st = archive.stat()
+    key = (str(archive.resolve()), st.st_size, st.st_mtime_ns)
+    if key in _EXTRACTED and (_EXTRACTED[key][1] / MANIFEST).is_file():
+        return _EXTRACTED[key][1]
     dest = Path(tempfile.mkdtemp(prefix="edgeemo-bundle-"))
-    with tarfile.open(archive) as tar:
-        tar.extractall(dest, filter="data")
-    found = [m.parent for m in dest.rglob(MANIFEST)]
-    if len(found) != 1:
-        raise BundleError(f"expected exactly one {MANIFEST} in {archive}, received {len(found)}")
+    try:
+        with tarfile.open(archive) as tar:
+            tar.extractall(dest, filter="data")
+        found = [m.parent for m in dest.rglob(MANIFEST)]
+        if len(found) != 1:
+            raise BundleError(f"expected exactly one {MANIFEST} in {archive}, received {len(found)}")
+    except BaseException:
+        shutil.rmtree(dest, ignore_errors=True)
+        raise
+    _EXTRACTED[key] = (dest, found[0])
     return found[0]
 
 

@@ -15,6 +15,8 @@ __all__ = [
     "MissingDependency",
     "ModelError",
     "SourceError",
+    "SourceUnavailable",
+    "SourceUnsupported",
     "VerificationError",
 ]
 
@@ -52,4 +54,14 @@ class SourceError(EdgeEmoError, RuntimeError):
 
 
 class MissingDependency(EdgeEmoError, ImportError):
-    """An optional package is not installed; the message names the extra that provides it."""
+    """An optional package is not installed; the message names the extra (or, for packages pip
+    cannot build such as picamera2, the system package) that provides it."""
+
+
+class SourceUnsupported(SourceError):
+    """This installation can never open the source (an OpenCV built without GStreamer, say):
+    waiting will not fix it, so it is a configuration error, not a camera to wait for."""
+
+
+class SourceUnavailable(SourceError):
+    """A camera did not open within its start timeout; the message says what was found."""

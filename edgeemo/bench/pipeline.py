@@ -7,6 +7,7 @@ edgeemo.daemon.pipeline.Pipeline, the code the daemon runs.
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 import time
 from collections.abc import Callable
@@ -63,11 +64,11 @@ def run_pipeline_bench(
     src = open_source(source)
     work = Path(tempfile.mkdtemp(prefix="edgeemo-bench-pipeline-"))
     publisher, publisher_desc = _publisher(work)
-    publisher.start(None)
     samples: dict[str, list[float]] = {s: [] for s in PIPELINE_STAGES}
     totals: list[float] = []
     faces = 0
     try:
+        publisher.start(None)
         src.open()
         first = src.read()
         if first is None:
@@ -107,6 +108,7 @@ def run_pipeline_bench(
         publisher.close()
         src.close()
         pipe.close()
+        shutil.rmtree(work, ignore_errors=True)  # the published lines are only there to be timed
     if not totals:
         raise SourceError(f"expected at least one frame after warm-up from {source}, received none")
     stages = {s: stage_summary((np.asarray(v) * 1e9).astype(np.int64)) for s, v in samples.items()}

@@ -283,22 +283,8 @@ def run_bench(inputs: list[str], config: BenchConfig, *, say: Callable[[str], No
 
     peaks: list[dict[str, Any]] = []
     results: list[dict[str, Any]] = []
-    probe_dir = Path(tempfile.mkdtemp(prefix="edgeemo-peak-"))
     for threads in config.threads:
-        peak_by_key: dict[tuple[str, str], float] = {}
-        if config.peak:
-            runtimes = {t.runtime for t in targets}
-            for rt_key, kind in PROBE_KINDS:
-                if rt_key not in runtimes:
-                    continue
-                say(f"peak: {rt_key} {kind} at {threads} thread(s)")
-                try:
-                    peak = measure_peak(rt_key, kind, threads, probe_dir)
-                except Exception as exc:  # a runtime without the op still lets the bench go on
-                    peaks.append({"runtime": rt_key, "precision": kind, "threads": threads, "error": str(exc)})
-                    continue
-                peaks.append(peak.as_dict())
-                peak_by_key[(rt_key, kind)] = peak.gmacs
+        peak_by_key = _measure_peaks(targets, threads, peaks, say) if config.peak else {}
         cells: list[_Cell] = []
         for t in targets:
             if t.runtime == "keras" and threads != keras_threads:
@@ -385,6 +371,29 @@ def run_bench(inputs: list[str], config: BenchConfig, *, say: Callable[[str], No
         "skipped": skipped,
         "notes": notes,
     }
+
+
+def _measure_peaks(
+    targets: list[Target], threads: int, peaks: list[dict[str, Any]], say: Callable[[str], None]
+) -> dict[tuple[str, str], float]:
+    """Peak GMAC/s of each probe kind the targets' runtimes have, at `threads`; appends each
+    outcome to `peaks`. The probe models (about 12 MB, built in well under a second) live in a
+    temporary folder removed on the way out, also when the run fails or is interrupted."""
+    peak_by_key: dict[tuple[str, str], float] = {}
+    runtimes = {t.runtime for t in targets}
+    with tempfile.TemporaryDirectory(prefix="edgeemo-peak-", ignore_cleanup_errors=True) as probe_name:
+        for rt_key, kind in PROBE_KINDS:
+            if rt_key not in runtimes:
+                continue
+            say(f"peak: {rt_key} {kind} at {threads} thread(s)")
+            try:
+                peak = measure_peak(rt_key, kind, threads, Path(probe_name))
+            except Exception as exc:  # a runtime without the op still lets the bench go on
+                peaks.append({"runtime": rt_key, "precision": kind, "threads": threads, "error": str(exc)})
+                continue
+            peaks.append(peak.as_dict())
+            peak_by_key[(rt_key, kind)] = peak.gmacs
+    return peak_by_key
 
 
 def _pin_tensorflow_threads(threads: int) -> None:

@@ -65,6 +65,11 @@ def cli(verbose: int) -> None:
     """edgeemo: facial emotion recognition from the workstation to the edge."""
     level = logging.WARNING - 10 * min(verbose, 2)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    from edgeemo._lazy import set_opencv_log_level
+
+    # OpenCV writes its own lines to stderr between edgeemo's (twice per failed camera open);
+    # edgeemo's messages already say what failed, so they show only when asked for.
+    set_opencv_log_level(("silent", "warning", "info")[min(verbose, 2)])
 
 
 def main(argv: list[str] | None = None) -> Any:

@@ -84,6 +84,8 @@ def run_reference_model(out: Console, out_dir: Path, step: str = "1/4") -> None:
 
     clip = write_sample_clip(out_dir / "sample_clip")
     jsonl = out_dir / "reference_run.jsonl"
+    # The publisher appends (right for a service's log); this report must describe this run only.
+    jsonl.unlink(missing_ok=True)
     config = parse_config({
         "source": {"uri": str(clip)},
         "publish": {"jsonl": {"enabled": True, "path": str(jsonl), "max_bytes": 0}},

@@ -9,7 +9,10 @@ import click
 
 from edgeemo.apps.registry import APPS
 
-__all__ = ["run", "summary"]
+__all__ = ["START_TIMEOUT_S", "run", "summary"]
+
+# In the foreground a camera that is not there should be said at once, not waited for.
+START_TIMEOUT_S = 5.0
 
 
 def summary(runner: object, frames: int) -> dict[str, object]:
@@ -54,10 +57,16 @@ def summary(runner: object, frames: int) -> dict[str, object]:
               help="Average each face with its mirror image (default: as the bundle says). Off halves classify time.")
 @click.option("--app", "apps", multiple=True, type=click.Choice(sorted(APPS)),
               help="Run an application on the tracked faces (repeatable); its output joins every frame's JSON.")
+@click.option("--wait", "wait", is_flag=True,
+              help=f"Keep trying a camera that does not open (default: give up after {START_TIMEOUT_S:g} s and say why).")
 def run(bundle: str | None, source: str, jsonl: str, max_frames: int | None, show_metrics: bool, threads: int,
         model: str | None, detector: str, detector_model: str | None, loop: bool, http_port: int | None,
-        flip_average: bool | None, apps: tuple[str, ...]) -> None:
-    """Run camera -> face -> emotion -> publish in the foreground."""
+        flip_average: bool | None, apps: tuple[str, ...], wait: bool) -> None:
+    """Run camera -> face -> emotion -> publish in the foreground.
+
+    A camera that cannot be opened at start fails after a few seconds with what was found
+    (devices, group video, another process holding it); --wait keeps trying instead. Once
+    running, a camera that drops out is reconnected with backoff."""
     from edgeemo.daemon.config import parse_config
     from edgeemo.daemon.runner import Runner
     from edgeemo.daemon.service import Signals
@@ -67,7 +76,7 @@ def run(bundle: str | None, source: str, jsonl: str, max_frames: int | None, sho
         publish["http"] = {"enabled": True, "port": http_port}
     config = parse_config({
         "bundle": {"path": bundle, "model": model, "threads": threads, "flip_average": flip_average},
-        "source": {"uri": source, "loop": loop},
+        "source": {"uri": source, "loop": loop, "start_timeout_s": 0.0 if wait else START_TIMEOUT_S},
         "detector": {"kind": detector, "model": detector_model},
         "publish": publish,
         "apps": {name: {"enabled": True} for name in apps},

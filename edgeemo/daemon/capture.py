@@ -5,6 +5,12 @@ memory stays flat whatever the camera's rate. Finite, non-live sources (files, f
 over every frame instead, waiting for the loop to take each one. A failed open or read, or no
 frame for `stall_timeout_s`, means reconnect: close, wait (exponential backoff, capped), open.
 The grabber never gives up on a live source; the daemon must outlive a camera that went away.
+
+Two exceptions to retrying: an open() that raises MissingDependency or SourceUnsupported (no
+amount of waiting installs a package) ends the thread and is kept in `fatal`; and a caller
+that gave a start timeout gets SourceUnavailable from wait_open() when the very first open has
+not succeeded in time, with a diagnosis of the camera. Without a start timeout the diagnosis is
+logged once, and the grabber keeps trying, as a service should.
 """
 
 from __future__ import annotations
@@ -16,12 +22,16 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from edgeemo.daemon.camera_diag import camera_diagnosis
 from edgeemo.daemon.sources import CameraSource
-from edgeemo.errors import EdgeEmoError
+from edgeemo.errors import EdgeEmoError, MissingDependency, SourceUnavailable, SourceUnsupported
 
 __all__ = ["CaptureStats", "Frame", "FrameGrabber"]
 
 log = logging.getLogger(__name__)
+
+# wait_open() lets a first open that is still running at the start timeout go on this much longer.
+_FIRST_ATTEMPT_GRACE_S = 30.0
 
 
 @dataclass
@@ -35,7 +45,7 @@ class Frame:
 
 @dataclass
 class CaptureStats:
-    state: str = "starting"  # starting | running | reconnecting | stalled | ended | stopped
+    state: str = "starting"  # starting | running | reconnecting | stalled | ended | stopped | failed
     frames: int = 0
     dropped: int = 0
     reconnects: int = 0
@@ -55,11 +65,18 @@ class FrameGrabber:
         stall_timeout_s: float = 5.0,
         backoff_initial_s: float = 0.5,
         backoff_max_s: float = 30.0,
+        start_timeout_s: float = 0.0,
     ) -> None:
         self.source = source
         self.stall_timeout_s = stall_timeout_s
         self.backoff_initial_s = backoff_initial_s
         self.backoff_max_s = backoff_max_s
+        # > 0: wait_open() gives up after this long; 0: keep trying forever (the daemon).
+        self.start_timeout_s = start_timeout_s
+        self.fatal: EdgeEmoError | None = None  # why the capture thread gave up for good
+        self.opened = False  # the source opened at least once
+        self._wake_start = threading.Event()  # set on the first good open, or when the thread ends
+        self._started_at = 0.0
         self.stats = CaptureStats()
         self._cond = threading.Condition()
         self._slot: Frame | None = None
@@ -71,9 +88,34 @@ class FrameGrabber:
 
     # -- lifecycle -------------------------------------------------------------------------
     def start(self) -> FrameGrabber:
+        self._started_at = time.monotonic()
         self._thread = threading.Thread(target=self._run, name="edgeemo-capture", daemon=True)
         self._thread.start()
         return self
+
+    def wait_open(self) -> None:
+        """With a start timeout, block until the source first opens. Raises the fatal error
+        that ended the capture thread, or SourceUnavailable (with a diagnosis of the camera)
+        when the timeout passed first. Without a start timeout, returns at once."""
+        if self.start_timeout_s <= 0:
+            return
+        deadline = self._started_at + self.start_timeout_s
+        self._wake_start.wait(max(0.0, deadline - time.monotonic()))
+        # A slow first attempt (a network stream's own open timeout) may finish, however it ends.
+        late = deadline + max(self.start_timeout_s, _FIRST_ATTEMPT_GRACE_S)
+        while not self._wake_start.is_set() and not self.stats.open_failures and time.monotonic() < late:
+            self._wake_start.wait(0.05)
+        if self.fatal is not None:
+            raise self.fatal
+        if not self.opened and not self._stop.is_set():
+            n = self.stats.open_failures
+            received = f"{n} failed open(s) (the last: {self.stats.last_error})" if n else "no answer to the first open"
+            diagnosis = camera_diagnosis(self.source)
+            raise SourceUnavailable(
+                f"expected {self.source.describe()} to open within {self.start_timeout_s:g} s, received {received}"
+                + (f"; {diagnosis}" if diagnosis else "")
+                + "; `edgeemo run --wait` (source.start_timeout_s = 0 in a config) keeps trying"
+            )
 
     def stop(self, timeout: float = 5.0) -> None:
         self._stop.set()
@@ -107,7 +149,7 @@ class FrameGrabber:
         deadline = time.monotonic() + timeout
         with self._cond:
             while self._taken:
-                if self.stats.state == "ended" or self._stop.is_set():
+                if self.stats.state == "ended" or self._stop.is_set() or self.fatal is not None:
                     return None
                 left = deadline - time.monotonic()
                 if left <= 0:
@@ -142,15 +184,37 @@ class FrameGrabber:
         while not self._stop.is_set():
             try:
                 self.source.open()
+                self.opened = True
+                self._wake_start.set()
                 return True
+            except (MissingDependency, SourceUnsupported) as exc:
+                self.stats.last_error = str(exc)
+                self.fatal = exc  # the frame loop raises it: one error line, exit code 2
+                log.debug("source %s: giving up: %s", self.source.describe(), exc)
+                return False
             except (EdgeEmoError, OSError) as exc:
                 self.stats.open_failures += 1
                 self.stats.last_error = str(exc)
                 self.stats.state = "reconnecting"
-                log.warning("source %s: open failed (%s); retrying in %.1f s", self.source.describe(), exc, self._wait_s)
+                self._log_open_failure(exc)
                 if not self._backoff():
                     return False
         return False
+
+    def _log_open_failure(self, exc: BaseException) -> None:
+        name = self.source.describe()
+        if self.opened:
+            log.warning("source %s: open failed (%s); retrying in %.1f s", name, exc, self._wait_s)
+        elif self.start_timeout_s > 0:
+            # wait_open() reports the outcome in one line; the attempts are detail.
+            log.info("source %s: open failed (%s); retrying in %.1f s for up to %g s",
+                     name, exc, self._wait_s, self.start_timeout_s)
+        elif self.stats.open_failures == 1:
+            diagnosis = camera_diagnosis(self.source)
+            log.warning("source %s: cannot open it yet (%s)%s; retrying with backoff until it appears",
+                        name, exc, f"; {diagnosis}" if diagnosis else "")
+        else:
+            log.warning("source %s: open failed (%s); retrying in %.1f s", name, exc, self._wait_s)
 
     def _publish(self, frame: Frame) -> None:
         with self._cond:
@@ -165,6 +229,16 @@ class FrameGrabber:
             self._cond.notify_all()
 
     def _run(self) -> None:
+        try:
+            self._capture()
+        finally:
+            if self.fatal is not None:
+                self.stats.state = "failed"
+            self._wake_start.set()  # wake wait_open(): it reads the outcome from `opened` and `fatal`
+            with self._cond:
+                self._cond.notify_all()
+
+    def _capture(self) -> None:
         self._wait_s = self.backoff_initial_s
         first = True
         while not self._stop.is_set():

@@ -60,6 +60,8 @@ class SourceConfig(_Strict):
     read_timeout_s: float = Field(5.0, gt=0)  # network streams
     reconnect_initial_s: float = Field(0.5, gt=0)
     reconnect_max_s: float = Field(30.0, gt=0)
+    # Give up when the first open has not succeeded after this long; 0 keeps trying (a service).
+    start_timeout_s: float = Field(0.0, ge=0)
 
 
 class DetectorConfig(_Strict):

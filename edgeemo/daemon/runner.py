@@ -121,17 +121,19 @@ class Runner:
         """Load the bundle (sha256 checked), build and warm up the stages, start capture and
         publishers. When this returns the service is ready: the caller sends READY=1."""
         cfg = self.config
-        self.bundle = resolve_bundle(cfg.bundle.path)
-        self.pipeline = build_pipeline(cfg, self.bundle, detector=self._detector)
-        context = AppContext(bundle=self.bundle, labels=self.bundle.labels, threads=cfg.bundle.threads)
-        self.apps = AppSet(build_analyzers(cfg.apps, context) + self._extra_analyzers, self.metrics)
         sc = cfg.source
-        self.pipeline.warm_up(sc.width or 640, sc.height or 480)
-        self.apps.warm_up()
         source = self._source or open_source(
             sc.uri, width=sc.width, height=sc.height, fps=sc.fps, pixel_format=sc.format,
             loop=sc.loop, read_timeout_s=sc.read_timeout_s,
         )
+        # A missing package or backend is a configuration error: said before the slow loading.
+        source.check()
+        self.bundle = resolve_bundle(cfg.bundle.path)
+        self.pipeline = build_pipeline(cfg, self.bundle, detector=self._detector)
+        context = AppContext(bundle=self.bundle, labels=self.bundle.labels, threads=cfg.bundle.threads)
+        self.apps = AppSet(build_analyzers(cfg.apps, context) + self._extra_analyzers, self.metrics)
+        self.pipeline.warm_up(sc.width or 640, sc.height or 480)
+        self.apps.warm_up()
         info = {
             "bundle": str(self.bundle.root), "model": self.bundle.model(cfg.bundle.model).file,
             "labels": self.bundle.labels, "source": source.describe(),
@@ -143,10 +145,11 @@ class Runner:
         self.publishers.start()
         self.grabber = FrameGrabber(
             source, stall_timeout_s=sc.stall_timeout_s, backoff_initial_s=sc.reconnect_initial_s,
-            backoff_max_s=sc.reconnect_max_s,
+            backoff_max_s=sc.reconnect_max_s, start_timeout_s=sc.start_timeout_s,
         )
         self.metrics.capture = self.grabber.stats
         self.grabber.start()
+        self.grabber.wait_open()
         return self
 
     def run(
@@ -169,6 +172,8 @@ class Runner:
                 on_tick()
             frame = grabber.get(timeout=0.5)
             if frame is None:
+                if grabber.fatal is not None:
+                    raise grabber.fatal
                 if grabber.ended:
                     break
                 continue

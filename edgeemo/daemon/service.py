@@ -3,7 +3,9 @@
 Signals become Events (tests set them directly): SIGTERM/SIGINT stop after flushing the
 publishers, SIGHUP reloads the config (an invalid new config is logged and the old one kept).
 The process never exits because a camera went away; it exits 0 on a requested stop and 2 on a
-configuration error.
+configuration error (a missing package or source backend included). At start it keeps waiting
+for the camera, logging once what it found, unless source.start_timeout_s is set: then a camera
+that did not open in time exits 1, which systemd's Restart=on-failure retries.
 """
 
 from __future__ import annotations
@@ -16,10 +18,11 @@ import threading
 from collections.abc import Sequence
 from types import FrameType
 
+from edgeemo._lazy import set_opencv_log_level
 from edgeemo.daemon.config import ServiceConfig, load_config
 from edgeemo.daemon.runner import Runner
 from edgeemo.daemon.systemd import SystemdNotifier
-from edgeemo.errors import EdgeEmoError
+from edgeemo.errors import EdgeEmoError, SourceUnavailable
 
 __all__ = ["Signals", "main", "serve"]
 
@@ -104,10 +107,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if not logging.getLogger().handlers:
         logging.basicConfig(level=config.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+        set_opencv_log_level("silent")  # as the CLI does without -v
+    if config.log_level == "debug":
+        # OpenCV's native lines bypass the journal's levels; debugging is when they help.
+        set_opencv_log_level("warning")
     signals = Signals().install()
     notifier = SystemdNotifier()
     try:
         return serve(args.config, config, signals, notifier)
+    except SourceUnavailable as exc:
+        # Only with source.start_timeout_s set: a camera may yet appear, so let systemd restart.
+        print(f"edgeemo: error: {exc}", file=sys.stderr)
+        return 1
     except EdgeEmoError as exc:
         print(f"edgeemo: error: {exc}", file=sys.stderr)
         return 2

@@ -2,7 +2,8 @@
 
 Registered like the real sources ("fake:640x480@30*100"), so tests and demos drive the same
 grabber and pipeline code. Faults: `fail_opens` failed open() calls; `fail_after` frames after
-the first good open, then read failures until the grabber reopens it.
+the first good open, then read failures until the grabber reopens it. Both can also be given in
+the source string, so a daemon config can use them: "fake:64x48@20?fail_opens=3&fail_after=50".
 """
 
 from __future__ import annotations
@@ -18,6 +19,18 @@ from edgeemo.daemon.sources import CameraSource
 from edgeemo.errors import ConfigError, SourceError
 
 __all__ = ["FakeSource"]
+
+
+def _faults(query: str, uri: str) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for item in filter(None, query.split("&")):
+        name, _, value = item.partition("=")
+        if name not in ("fail_opens", "fail_after") or not value.isdigit():
+            raise ConfigError(
+                f"expected fake source options fail_opens=N and fail_after=N joined by '&', received {item!r} in {uri!r}"
+            )
+        out[name] = int(value)
+    return out
 
 
 class FakeSource(CameraSource):
@@ -37,9 +50,12 @@ class FakeSource(CameraSource):
         **options: Any,
     ) -> None:
         super().__init__(uri, **options)
-        m = re.fullmatch(r"fake:?(?:(\d+)x(\d+))?(?:@([\d.]+))?(?:\*(\d+))?", uri.strip())
+        m = re.fullmatch(r"fake:?(?:(\d+)x(\d+))?(?:@([\d.]+))?(?:\*(\d+))?(?:\?(.*))?", uri.strip())
         if m is None:
-            raise ConfigError(f"expected a source like fake:640x480@30*100, received {uri!r}")
+            raise ConfigError(f"expected a source like fake:640x480@30*100?fail_opens=2, received {uri!r}")
+        faults = _faults(m.group(5) or "", uri)
+        fail_opens = faults.get("fail_opens", fail_opens)
+        fail_after = faults.get("fail_after", fail_after)
         self.width = int(m.group(1)) if m.group(1) else (self.width or 640)
         self.height = int(m.group(2)) if m.group(2) else (self.height or 480)
         self.fps = float(m.group(3)) if m.group(3) else self.fps

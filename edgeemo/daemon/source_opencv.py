@@ -9,7 +9,7 @@ import numpy as np
 
 from edgeemo._lazy import require
 from edgeemo.daemon.sources import CameraSource
-from edgeemo.errors import SourceError
+from edgeemo.errors import SourceError, SourceUnsupported
 
 __all__ = ["GStreamerSource", "OpenCVCameraSource", "StreamSource", "VideoFileSource", "gstreamer_available"]
 
@@ -134,11 +134,16 @@ class GStreamerSource(_CaptureSource):
     def _target(self) -> str:
         return self.uri[len("gst:"):].strip()
 
-    def open(self) -> None:
+    def check(self) -> None:
         if not gstreamer_available():
-            raise SourceError(
+            raise SourceUnsupported(
                 f"expected an OpenCV built with GStreamer for {self.uri!r}, received OpenCV "
                 f"{_cv2().__version__} whose build information says GStreamer: NO "
-                "(JetPack's python3-opencv has it; the PyPI wheels do not)"
+                "(JetPack's python3-opencv has it: `sudo apt install python3-opencv` and a venv made with "
+                "`python3 -m venv --system-site-packages`, as device/install-jetson.sh does; the PyPI wheels "
+                "have no GStreamer)"
             )
+
+    def open(self) -> None:
+        self.check()
         super().open()

@@ -9,18 +9,37 @@ are B,G,R,X. Each is turned into BGR here.
 
 from __future__ import annotations
 
+import importlib
 import re
+from types import ModuleType
 from typing import Any
 
 import numpy as np
 
-from edgeemo._lazy import require
 from edgeemo.daemon.sources import CameraSource
-from edgeemo.errors import ConfigError, SourceError
+from edgeemo.errors import ConfigError, MissingDependency, SourceError
 
-__all__ = ["PICAMERA2_FORMATS", "Picamera2Source", "to_bgr"]
+__all__ = ["PICAMERA2_FORMATS", "PICAMERA2_HINT", "Picamera2Source", "import_picamera2", "to_bgr"]
 
 PICAMERA2_FORMATS = ("RGB888", "BGR888", "XRGB8888", "XBGR8888")
+
+# pip cannot build libcamera's bindings, so `edgeemo[device]` does not bring picamera2.
+PICAMERA2_HINT = (
+    "on Raspberry Pi OS install it with `sudo apt install python3-picamera2` and make the venv with "
+    "`python3 -m venv --system-site-packages` so it sees that package (device/install-rpi.sh does both); "
+    "other machines: use a USB camera (--source 0) or a video file instead"
+)
+
+
+def import_picamera2() -> ModuleType:
+    """The picamera2 module, or MissingDependency saying how a Pi gets it (apt, not pip)."""
+    try:
+        return importlib.import_module("picamera2")
+    except ImportError as exc:
+        raise MissingDependency(
+            f"expected the Python package picamera2 for a picamera2 source, received ImportError: {exc}; "
+            + PICAMERA2_HINT
+        ) from exc
 
 
 def to_bgr(array: np.ndarray, fmt: str) -> np.ndarray:
@@ -48,8 +67,11 @@ class Picamera2Source(CameraSource):
         self.pixel_format = pixel_format
         self._cam: Any = None
 
+    def check(self) -> None:
+        import_picamera2()
+
     def open(self) -> None:
-        mod = require("picamera2", "device", "python3-picamera2 (apt) in a venv made with --system-site-packages")
+        mod = import_picamera2()
         self.close()
         try:
             cam = mod.Picamera2(self.camera_num)

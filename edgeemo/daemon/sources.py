@@ -28,7 +28,8 @@ __all__ = ["SOURCES", "CameraSource", "open_source", "source_key_for"]
 
 
 class CameraSource(abc.ABC):
-    """One frame producer. open() may raise SourceError; read() returns None on a failed read.
+    """One frame producer. check() raises when the source can never work here; open() may
+    raise SourceError; read() returns None on a failed read.
 
     live: frames arrive in real time, so only the newest matters and older ones are dropped.
     finite: None from read() after open means the end (a file), not a fault to reconnect from.
@@ -45,6 +46,11 @@ class CameraSource(abc.ABC):
         self.width = width
         self.height = height
         self.fps = fps
+
+    def check(self) -> None:  # noqa: B027 - optional hook
+        """Raise MissingDependency or SourceUnsupported when this installation can never open
+        the source, whatever the camera does (a package not installed, a backend OpenCV was
+        built without). Opens nothing; a camera that is merely absent now passes."""
 
     @abc.abstractmethod
     def open(self) -> None:
