@@ -12,23 +12,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from edgeemo.apps.base import MqttTopics
+from edgeemo.apps.ha import component
 from edgeemo.apps.mood.affect import EVENT_TYPES, MOOD_STATES
 
 __all__ = ["mood_components"]
-
-
-def _entity(topics: MqttTopics, platform: str, key: str, name: str, **options: Any) -> dict[str, Any]:
-    object_id = f"edgeemo_{topics.device_id}_{key}"
-    return {
-        "p": platform,
-        "name": name,
-        "unique_id": object_id,
-        # object_id is what Home Assistant before 2025.10 reads; default_entity_id replaces it
-        # (object_id is gone in 2026.4) and older versions ignore it. Both: one entity id everywhere.
-        "object_id": object_id,
-        "default_entity_id": f"{platform}.{object_id}",
-        **options,
-    }
 
 
 def mood_components(topics: MqttTopics, labels: Sequence[str]) -> dict[str, dict[str, Any]]:
@@ -41,38 +28,38 @@ def mood_components(topics: MqttTopics, labels: Sequence[str]) -> dict[str, dict
         "{% endif %}"
     )
     return {
-        "room_mood": _entity(
-            topics, "sensor", "room_mood", "Room mood", state_topic=state,
+        "room_mood": component(
+            topics.device_id, "sensor", "room_mood", "Room mood", state_topic=state,
             device_class="enum", options=list(MOOD_STATES), icon="mdi:home-heart",
             value_template="{{ value_json.state }}",
             json_attributes_topic=state,
             json_attributes_template="{{ {'since': value_json.since, 'quiet': value_json.quiet} | tojson }}",
         ),
-        "valence": _entity(
-            topics, "sensor", "valence", "Room valence", state_topic=state, state_class="measurement",
+        "valence": component(
+            topics.device_id, "sensor", "valence", "Room valence", state_topic=state, state_class="measurement",
             suggested_display_precision=2, icon="mdi:emoticon-happy-outline",
             value_template="{{ value_json.valence }}",
         ),
-        "arousal": _entity(
-            topics, "sensor", "arousal", "Room arousal", state_topic=state, state_class="measurement",
+        "arousal": component(
+            topics.device_id, "sensor", "arousal", "Room arousal", state_topic=state, state_class="measurement",
             suggested_display_precision=2, icon="mdi:lightning-bolt-outline",
             value_template="{{ value_json.arousal }}",
         ),
-        "people": _entity(
-            topics, "sensor", "people", "People", state_topic=state, state_class="measurement",
+        "people": component(
+            topics.device_id, "sensor", "people", "People", state_topic=state, state_class="measurement",
             icon="mdi:account-group", value_template="{{ value_json.people }}",
         ),
-        "dominant_emotion": _entity(
-            topics, "sensor", "dominant_emotion", "Dominant emotion", state_topic=state,
+        "dominant_emotion": component(
+            topics.device_id, "sensor", "dominant_emotion", "Dominant emotion", state_topic=state,
             device_class="enum", options=["none", *labels], icon="mdi:emoticon-outline",
             value_template="{{ value_json.dominant_emotion }}",
         ),
-        "occupancy": _entity(
-            topics, "binary_sensor", "occupancy", "Occupancy", state_topic=state, device_class="occupancy",
+        "occupancy": component(
+            topics.device_id, "binary_sensor", "occupancy", "Occupancy", state_topic=state, device_class="occupancy",
             value_template="{{ 'None' if value_json.occupied is none else ('ON' if value_json.occupied else 'OFF') }}",
         ),
-        "mood": _entity(
-            topics, "event", "mood", "Mood", state_topic=topics.event, event_types=list(EVENT_TYPES),
+        "mood": component(
+            topics.device_id, "event", "mood", "Mood", state_topic=topics.event, event_types=list(EVENT_TYPES),
             icon="mdi:home-heart", value_template=event_template,
         ),
     }

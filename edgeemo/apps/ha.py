@@ -1,0 +1,22 @@
+"""One Home Assistant MQTT component, as every app and the device itself describe theirs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["component"]
+
+
+def component(device_id: str, platform: str, key: str, name: str, **options: Any) -> dict[str, Any]:
+    """A `cmps` entry keyed `key`: unique id and entity id `edgeemo_<device>_<key>`, stable across
+    restarts. object_id is what Home Assistant before 2025.10 reads; default_entity_id replaces it
+    (object_id is gone in 2026.4) and older versions ignore it, so both go out."""
+    object_id = f"edgeemo_{device_id}_{key}"
+    return {
+        "p": platform,
+        "name": name,
+        "unique_id": object_id,
+        "object_id": object_id,
+        "default_entity_id": f"{platform}.{object_id}",
+        **options,
+    }
