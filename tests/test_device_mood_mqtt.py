@@ -42,7 +42,7 @@ def _status(port: int) -> dict:
     return out
 
 
-def test_daemon_discovery_switch_migration_and_last_will(broker, tmp_path):
+def test_daemon_discovery_switch_migration_and_last_will(broker, tmp_path):  # noqa: F811 - the imported fixture
     if default_bundle_path() is None:
         pytest.skip("this installation ships no default bundle")
     # What an older edgeemo left on the broker: one retained per-component discovery topic.
