@@ -125,12 +125,13 @@ def test_old_per_component_topics_are_migrated_then_emptied_once(monkeypatch):
     pub._on_message(client, None, Msg("homeassistant/sensor/other/emotion/config", b"{}", retain=True))
     pub._discovery_due = 0.0
     pub._run_discovery_jobs()
-    sent = [(t, p) for t, p, _ in client.published]
     device = "homeassistant/device/den/config"
-    assert sent[0] == (old_emotion, '{"migrate_discovery":true}'), "migrate before the device payload"
-    assert sent[1][0] == device and len(sent) == 2, "a component no longer wanted is not migrated, only emptied"
+    assert [(t, p) for t, p, _ in client.published] == [(old_emotion, '{"migrate_discovery":true}')], \
+        "first only the migrate message; a component no longer wanted is not migrated, only emptied"
     pub._run_discovery_jobs()
-    assert sorted(client.published[2:]) == [(gone, "", True), (old_emotion, "", True)]
+    sent = [(t, p) for t, p, _ in client.published[1:]]
+    assert sorted(sent[:2]) == [(gone, ""), (old_emotion, "")], "then the old topics emptied"
+    assert [t for t, _ in sent[2:]] == [device], "and only then the device payload"
     # Our own migrate and empty messages come back on the subscription: nothing more happens.
     pub._on_message(client, None, Msg(old_emotion, b'{"migrate_discovery":true}', retain=False))
     pub._on_message(client, None, Msg(old_emotion, b"", retain=False))
@@ -148,6 +149,7 @@ def test_a_migration_cut_short_is_finished_without_a_second_migrate(monkeypatch)
     pub._run_discovery_jobs()
     pub._run_discovery_jobs()
     assert [(t, p) for t, p, _ in client.published if t == old] == [(old, "")]
+    assert client.published[-1][0] == "homeassistant/device/den/config"
 
 
 def test_home_assistant_online_resends_discovery_within_5s():

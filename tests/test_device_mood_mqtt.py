@@ -89,7 +89,7 @@ enabled = true
         order = [(t, p) for t, p, _ in sub.messages if t in (OLD_TOPIC, DEVICE_TOPIC)]
         i_device = next(i for i, (t, _) in enumerate(order) if t == DEVICE_TOPIC)
         migrate, empty = order.index((OLD_TOPIC, b'{"migrate_discovery":true}')), order.index((OLD_TOPIC, b""))
-        assert migrate < i_device < empty, f"expected migrate, device payload, empty; received {order}"
+        assert migrate < empty < i_device, f"expected migrate, empty, device payload; received {order}"
         late = Subscriber(broker.port)  # joins now: sees what is retained
         try:
             assert wait_for(lambda: any(t == DEVICE_TOPIC and r for t, _, r in late.messages), 5)

@@ -55,8 +55,8 @@ _ID_PATTERN = r"^[A-Za-z0-9_-]+$"
 
 # After connecting, wait this long for retained old discovery topics before sending discovery.
 LEGACY_SETTLE_S = 0.5
-# Home Assistant takes a moment to move a migrated entity; empty the old topic after this.
-MIGRATE_SETTLE_S = 3.0
+# Home Assistant takes a moment to unload a migrating entity; empty the old topic after this.
+MIGRATE_SETTLE_S = 1.0
 # Re-send discovery this long (random, so a house full of devices does not answer at once)
 # after Home Assistant says it is online.
 HA_ONLINE_DELAY_S = (0.0, 5.0)
@@ -238,8 +238,11 @@ class MqttPublisher(Publisher):
             self._enqueue_raw(self.device_topics.analysis, "ON" if value else "OFF", retain=True)
 
     def _run_discovery_jobs(self) -> None:
-        """Send discovery when due: migrate messages for old topics, the device payload, and
-        (a little later) empty retained payloads on the old topics, so they go exactly once."""
+        """Send discovery when due. Old per-component topics go first: a migrate message (Home
+        Assistant unloads the entity, keeps its registry entry), then, once that settled, an
+        empty retained payload (gone from the broker, so this happens once), then the device
+        payload, which takes the entity over under the same entity id. Emptying after the device
+        payload would make Home Assistant warn about a conflicting discovery message."""
         now = time.monotonic()
         client = self._client
         with self._lock:
@@ -251,22 +254,23 @@ class MqttPublisher(Publisher):
             if empty:
                 self._empty_due = None
                 to_empty, self._to_empty = self._to_empty, []
-        if send:
+        if send and legacy:
             wanted = {(comp["p"], key) for key, comp in self.discovery_messages()[0][1]["cmps"].items()}
             for topic, needs_migrate in legacy.items():
                 if needs_migrate and legacy_key(self.device_topics, topic) in wanted:
                     client.publish(topic, MIGRATE_PAYLOAD, qos=1, retain=True)
-            for topic, payload in self.discovery_messages():
-                client.publish(topic, json.dumps(payload, separators=(",", ":")), qos=1, retain=True)
-            self.discoveries += 1
-            if legacy:
-                log.info("MQTT: moving %d old discovery topic(s) to the device payload", len(legacy))
-                with self._lock:
-                    self._to_empty.extend(legacy)
-                    self._empty_due = now + MIGRATE_SETTLE_S
+            log.info("MQTT: moving %d old discovery topic(s) to the device payload", len(legacy))
+            with self._lock:
+                self._to_empty.extend(legacy)
+                self._empty_due = now + MIGRATE_SETTLE_S
+            return  # the device payload follows the emptying
         if empty:
             for topic in to_empty:
                 client.publish(topic, "", qos=1, retain=True)
+        if send or empty:
+            for topic, payload in self.discovery_messages():
+                client.publish(topic, json.dumps(payload, separators=(",", ":")), qos=1, retain=True)
+            self.discoveries += 1
 
     def _on_disconnect(self, client: Any, userdata: Any, flags: Any, reason_code: Any, properties: Any) -> None:
         self._connected.clear()
