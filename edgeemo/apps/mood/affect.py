@@ -1,11 +1,12 @@
 """Where each emotion sits on the valence/arousal plane, and the room moods read from it.
 
-Valence (unpleasant -1 .. +1 pleasant) and arousal (calm -1 .. +1 activated) per class, after
-Russell's circumplex model of affect (J. A. Russell, "A circumplex model of affect", Journal of
-Personality and Social Psychology 39(6), 1980) with the signs and magnitudes of Mehrabian's
-pleasure-arousal-dominance ratings of the same emotion terms (A. Mehrabian, "Pleasure-arousal-
-dominance: A general framework for describing and measuring individual differences in
-temperament", Current Psychology 14(4), 1996). Neutral is the origin by definition.
+Valence (unpleasant -1 .. +1 pleasant) and arousal (calm -1 .. +1 activated) per class: the
+placement of Russell's circumplex model of affect (J. A. Russell, "A circumplex model of affect",
+Journal of Personality and Social Psychology 39(6), 1980), with magnitudes after the
+pleasure-arousal-dominance ratings of emotion terms (J. A. Russell and A. Mehrabian, "Evidence for
+a three-factor theory of emotions", Journal of Research in Personality 11(3), 1977). Neutral is
+the origin by definition. The numbers are a convention, not a measurement on edgeemo's model;
+[apps.mood.affect] overrides any of them (docs/smart-home.md).
 
 A face's position is the probability-weighted mean of these points, never its argmax, so a fear
 face the model reads as 60 % sad and 30 % fear still lands on the negative side.
