@@ -345,7 +345,7 @@ def test_mood_components_have_stable_unique_ids_and_entity_ids():
     uids = [c["unique_id"] for c in cmps.values()]
     assert len(set(uids)) == len(uids)
     for key, c in cmps.items():
-        assert c["unique_id"] == c["object_id"] == f"edgeemo_den_{key}"
+        assert c["unique_id"] == c["object_id"] == f"edgeemo_den_{key}", "lowercase ids: the same"
         assert c["default_entity_id"] == f"{c['p']}.edgeemo_den_{key}"
         assert "expire_after" not in c
     assert cmps["occupancy"]["p"] == "binary_sensor" and cmps["occupancy"]["device_class"] == "occupancy"

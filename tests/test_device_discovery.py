@@ -6,6 +6,7 @@ recording client stands in for paho (tests/test_device_integration.py runs a rea
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -94,6 +95,17 @@ def test_one_device_payload_with_every_entity_and_stable_ids():
     sw = cmps["analysis"]
     assert (sw["state_topic"], sw["command_topic"]) == ("edgeemo/den/analysis", "edgeemo/den/set/analysis")
     json.dumps(payload, allow_nan=False)
+
+
+def test_a_device_id_with_a_hyphen_gives_valid_entity_ids():
+    mood = MoodAnalyzer(MoodConfig(enabled=True), list(FER2013_LABELS))
+    ((_, payload),) = MqttPublisher(device_id="pi-Kitchen", analyzers=[mood], controls=Controls()).discovery_messages()
+    c = payload["cmps"]["room_mood"]
+    assert c["unique_id"] == "edgeemo_pi-Kitchen_room_mood", "unique ids stay as they always were"
+    assert c["object_id"] == "edgeemo_pi_kitchen_room_mood"
+    assert c["default_entity_id"] == "sensor.edgeemo_pi_kitchen_room_mood"
+    for comp in payload["cmps"].values():
+        assert re.fullmatch(r"[a-z_]+\.[a-z0-9_]+", comp["default_entity_id"]), comp["default_entity_id"]
 
 
 def test_two_apps_with_the_same_component_key_are_refused():

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from edgeemo import __version__
-from edgeemo.apps.ha import component
+from edgeemo.apps.ha import component, entity_object_id
 from edgeemo.errors import ConfigError
 
 __all__ = ["MIGRATE_PAYLOAD", "DeviceTopics", "device_discovery", "legacy_key"]
@@ -85,8 +85,9 @@ def _entity_ids(device_id: str, key: str, comp: dict[str, Any]) -> dict[str, Any
     if comp["p"] in ("device_automation", "tag"):
         return {}
     prefix = f"edgeemo_{device_id}_"
-    object_id = key if key.startswith(prefix) else prefix + key
-    return {"unique_id": object_id, "object_id": object_id, "default_entity_id": f"{comp['p']}.{object_id}"}
+    unique_id = key if key.startswith(prefix) else prefix + key
+    object_id = entity_object_id(unique_id)
+    return {"unique_id": unique_id, "object_id": object_id, "default_entity_id": f"{comp['p']}.{object_id}"}
 
 
 def device_discovery(
