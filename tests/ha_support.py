@@ -95,8 +95,11 @@ class HomeAssistant:
     pointing at the test broker, and mqtt_statestream publishing every entity's state (and
     attributes) under `<state_topic>/<domain>/<object id>/...` so a test reads them over MQTT."""
 
-    def __init__(self, venv: Path, config_dir: Path, mqtt_port: int, state_topic: str = "hastate") -> None:
+    def __init__(
+        self, venv: Path, config_dir: Path, mqtt_port: int, state_topic: str = "hastate", extra_yaml: str = ""
+    ) -> None:
         self.venv = venv
+        self.extra_yaml = extra_yaml  # appended to configuration.yaml (automations, ...)
         self.dir = config_dir
         self.mqtt_port = mqtt_port
         self.state_topic = state_topic
@@ -121,7 +124,7 @@ logger:
 mqtt_statestream:
   base_topic: {self.state_topic}
   publish_attributes: true
-""")
+""" + self.extra_yaml)
         storage = self.dir / ".storage"
         storage.mkdir(exist_ok=True)
         now = "2026-01-01T00:00:00+00:00"

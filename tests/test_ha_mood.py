@@ -65,6 +65,55 @@ class Listener:
         self.client.loop_stop()
 
 
+def docs_yaml(heading: str) -> str:
+    """The first ```yaml block after `heading` in docs/smart-home.md: the docs' examples run here."""
+    text = (Path(__file__).parent.parent / "docs" / "smart-home.md").read_text()
+    after = text[text.index(heading):]
+    m = re.search(r"```yaml\n(.*?)```", after, re.S)
+    assert m is not None, f"no yaml block after {heading!r} in docs/smart-home.md"
+    return m.group(1)
+
+
+def ha_extra_config(config_dir: Path) -> str:
+    """The docs' mood-light automations for this device, one made from the docs' blueprint, and
+    the light they drive: a template light over an input_boolean, on at start."""
+    blueprint = config_dir / "blueprints" / "automation" / "edgeemo" / "mood_light.yaml"
+    blueprint.parent.mkdir(parents=True, exist_ok=True)
+    blueprint.write_text(docs_yaml("### Blueprint"))
+    d = f"edgeemo_{DEVICE}"
+    return docs_yaml("### Example: a mood light").replace("edgeemo_pi_livingroom", d) + f"""
+automation blueprint:
+  - alias: Mood light from the blueprint
+    use_blueprint:
+      path: edgeemo/mood_light.yaml
+      input:
+        mood_sensor: sensor.{d}_room_mood
+        occupancy_sensor: binary_sensor.{d}_occupancy
+        light:
+          entity_id: light.living_room
+input_boolean:
+  living_room_light:
+    name: Living room light
+    initial: true
+light:
+  - platform: template
+    lights:
+      living_room:
+        friendly_name: Living room
+        value_template: "{{{{ is_state('input_boolean.living_room_light', 'on') }}}}"
+        turn_on:
+          action: input_boolean.turn_on
+          target: {{entity_id: input_boolean.living_room_light}}
+        turn_off:
+          action: input_boolean.turn_off
+          target: {{entity_id: input_boolean.living_room_light}}
+"""
+
+
+# The docs' automations that run when the room empties (the first frame after analysis comes back).
+ON_EMPTY = ("automation.living_room_light_off_when_the_room_empties", "automation.mood_light_from_the_blueprint")
+
+
 def _number(value: str | None) -> bool:
     try:
         return value is not None and value == value.strip() and float(value) == float(value)
@@ -87,7 +136,7 @@ def test_home_assistant_creates_the_mood_entities_with_valid_states(ha_venv, bro
     frames, _ = make_face_frames([hopper_face()], 45, step=2)
     video = write_video(tmp_path / "face.mp4", frames, fps=15.0)
     bus = Listener(broker.port)
-    ha = HomeAssistant(ha_venv, tmp_path / "ha", broker.port)
+    ha = HomeAssistant(ha_venv, tmp_path / "ha", broker.port, extra_yaml=ha_extra_config(tmp_path / "ha"))
     daemon: subprocess.Popen[str] | None = None
     labels: list[str] = []
     try:
@@ -161,6 +210,12 @@ empty_after_s = 2.0
         bus.publish(f"edgeemo/{DEVICE}/set/analysis", "ON")
         assert wait_for(lambda: not bad(), 30, interval=0.5), f"after analysis on: {bad()}"
         assert bus.attr(event, "event_type") in EVENT_TYPES
+        # Back on after longer than empty_after_s, the room was empty: the docs' automations ran.
+        assert wait_for(lambda: all(bus.state(a) == "on" and bus.attr(a, "last_triggered") for a in ON_EMPTY), 15), (
+            f"the docs' automations did not run: {[(a, bus.state(a), bus.attr(a, 'last_triggered')) for a in ON_EMPTY]}")
+        # The light starts on (initial: true); states set before mqtt_statestream started are not
+        # published, so "off" here is the automation's doing.
+        assert wait_for(lambda: bus.state("light.living_room") == "off", 10), "the room emptied: the light goes off"
 
         daemon.send_signal(signal.SIGTERM)
         assert daemon.wait(20) == 0
@@ -177,4 +232,6 @@ empty_after_s = 2.0
     assert not re.search(r"Error .* processing MQTT discovery", log), log[-3000:]
     assert "Ignoring invalid option" not in log, log[-3000:]
     assert not mqtt_problems, "\n".join(mqtt_problems)
+    config_errors = [line for line in log.splitlines() if re.search(r"ERROR.*(automation|blueprint|Invalid config)", line)]
+    assert not config_errors, "\n".join(config_errors)
     print(f"ha tier: {time.monotonic() - t_start:.1f} s")
