@@ -115,10 +115,12 @@ def test_runner_hands_app_output_to_every_publisher(tmp_path):
 
 def test_mqtt_sends_app_state_on_change_and_events_and_discovery():
     pub = MqttPublisher(device_id="car", interval_s=60.0, analyzers=[FrameCounter()])
-    topics = [t for t, _ in pub.discovery_messages()]
-    assert "homeassistant/sensor/car/edgeemo_car_frames/config" in topics
-    payload = dict(pub.discovery_messages())["homeassistant/sensor/car/edgeemo_car_frames/config"]
-    assert payload["state_topic"] == "edgeemo/car/counter" and payload["availability_topic"] == "edgeemo/car/availability"
+    ((topic, payload),) = pub.discovery_messages()
+    assert topic == "homeassistant/device/car/config", "one device-based discovery payload"
+    component = payload["cmps"]["edgeemo_car_frames"]
+    assert component["p"] == "sensor" and component["state_topic"] == "edgeemo/car/counter"
+    assert payload["availability"] == [{"topic": "edgeemo/car/availability", "payload_available": "online",
+                                        "payload_not_available": "offline"}]
     apps = AppSet(pub.analyzers, Metrics())
     for i in range(4):
         result = _frame(i)

@@ -138,4 +138,4 @@ def test_mqtt_offline_buffer_is_bounded_and_drops_oldest():
     topics = {m[0] for m in pub._buffer}
     assert topics == {"edgeemo/cam/state", "edgeemo/cam/face/1"}
     disc = dict(pub.discovery_messages())
-    assert "homeassistant/sensor/cam/emotion/config" in disc
+    assert disc["homeassistant/device/cam/config"]["cmps"]["emotion"]["p"] == "sensor"

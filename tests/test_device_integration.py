@@ -197,12 +197,13 @@ def test_mqtt_events_discovery_and_offline_buffer(bundle, broker):
     try:
         topics = lambda: {t for t, _, _ in sub.messages}  # noqa: E731
         assert wait_for(lambda: "edgeemo/testcam/state" in topics(), 15), sub.messages[:5]
-        assert "homeassistant/sensor/testcam/emotion/config" in topics()
+        assert wait_for(lambda: "homeassistant/device/testcam/config" in topics(), 5), "no device discovery"
         assert any(t.startswith("edgeemo/testcam/face/") for t in topics())
         avail = [p for t, p, _ in sub.messages if t == "edgeemo/testcam/availability"]
         assert avail and avail[-1] == b"online"
-        disc = json.loads(next(p for t, p, _ in sub.messages if t.endswith("/emotion/config")))
-        assert disc["state_topic"] == "edgeemo/testcam/state" and disc["availability_topic"].endswith("/availability")
+        disc = json.loads(next(p for t, p, _ in sub.messages if t == "homeassistant/device/testcam/config"))
+        assert disc["cmps"]["emotion"]["state_topic"] == "edgeemo/testcam/state"
+        assert disc["availability"][0]["topic"] == "edgeemo/testcam/availability"
         state = json.loads(next(p for t, p, _ in sub.messages if t == "edgeemo/testcam/state"))
         assert state["faces"] == 1 and state["label"] in runner.bundle.labels
 

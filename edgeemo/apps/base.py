@@ -85,8 +85,11 @@ class Analyzer(abc.ABC):
         """Allocate and run models once, before the service reports READY."""
 
     def discovery_components(self, topics: MqttTopics) -> dict[str, dict[str, Any]]:
-        """Home Assistant components (the `cmps` of device discovery), keyed by object id; each
-        has its platform under "p". Default: none."""
+        """Home Assistant components (the `cmps` of the device's one discovery payload), keyed by
+        a key unique across the device's apps; each has its platform under "p". One without
+        unique_id/object_id gets `edgeemo_<device>_<key>` (edgeemo.apps.ha.component builds them),
+        and without an availability of its own it is available while the device is online and
+        analysis is on. Default: none."""
         return {}
 
     def close(self) -> None:  # noqa: B027 - optional hook

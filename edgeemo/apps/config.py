@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = ["AppConfig", "AppsConfig"]
 
@@ -15,7 +15,13 @@ class AppConfig(BaseModel):
     enabled: bool = False
 
 
+# Each app's section subclasses AppConfig, so the apps' config modules load once it exists.
+from edgeemo.apps.mood.config import MoodConfig  # noqa: E402
+
+
 class AppsConfig(BaseModel):
     """One field per application in edgeemo.apps.registry.APPS, named as the app."""
 
     model_config = ConfigDict(extra="forbid")
+
+    mood: MoodConfig = Field(default_factory=MoodConfig)  # room mood: edgeemo.apps.mood

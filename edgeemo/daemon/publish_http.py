@@ -88,9 +88,10 @@ class HttpPublisher(Publisher):
         cap = self.metrics.capture if self.metrics else None
         state = cap.state if cap else "unknown"
         age = None if self._last_at is None else time.monotonic() - self._last_at
-        source_ok = state in ("running", "ended")
+        # "paused": analysis switched off on purpose (camera closed), not a fault.
+        source_ok = state in ("running", "ended", "paused")
         fresh = age is not None and age <= self.config.stale_after_s
-        ok = source_ok and (fresh or state == "ended")
+        ok = source_ok and (fresh or state in ("ended", "paused"))
         return ok, {
             "status": "ok" if ok else "degraded",
             "source": state,

@@ -11,7 +11,13 @@ Topics (prefix "edgeemo", device "pi-kitchen"):
     edgeemo/pi-kitchen/face/<id>      one tracked face
     edgeemo/pi-kitchen/<app topic>    an application's state (retained; on change + heartbeat)
     edgeemo/pi-kitchen/event          application events (microsleep, mood_changed, ...)
-    homeassistant/sensor/pi-kitchen/<sensor>/config   discovery (retained)
+    edgeemo/pi-kitchen/analysis       ON | OFF (retained): the analysis switch
+    edgeemo/pi-kitchen/set/analysis   commands: ON | OFF (from Home Assistant)
+    homeassistant/device/pi-kitchen/config   device-based discovery (retained; edgeemo.daemon.homeassistant)
+
+Discovery goes out shortly after each connect (once retained old per-component discovery topics
+of this device had time to arrive: those are migrated to the device payload, then emptied) and
+again 0-5 s after Home Assistant announces itself `online` on <discovery_prefix>/status.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ import contextlib
 import json
 import logging
 import os
+import random
 import socket
 import threading
 import time
@@ -31,9 +38,10 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from edgeemo import __version__
 from edgeemo._lazy import require
 from edgeemo.apps.base import Analyzer, MqttTopics
+from edgeemo.daemon.control import Controls
+from edgeemo.daemon.homeassistant import MIGRATE_PAYLOAD, DeviceTopics, device_discovery, legacy_key
 from edgeemo.daemon.metrics import Metrics
 from edgeemo.daemon.pipeline import FaceResult, FrameResult
 from edgeemo.daemon.publishers import Publisher
@@ -44,6 +52,14 @@ __all__ = ["MqttConfig", "MqttPublisher", "read_secret"]
 log = logging.getLogger(__name__)
 
 _ID_PATTERN = r"^[A-Za-z0-9_-]+$"
+
+# After connecting, wait this long for retained old discovery topics before sending discovery.
+LEGACY_SETTLE_S = 0.5
+# Home Assistant takes a moment to unload a migrating entity; empty the old topic after this.
+MIGRATE_SETTLE_S = 1.0
+# Re-send discovery this long (random, so a house full of devices does not answer at once)
+# after Home Assistant says it is online.
+HA_ONLINE_DELAY_S = (0.0, 5.0)
 
 
 def _hostname_id() -> str:
@@ -95,7 +111,12 @@ class MqttPublisher(Publisher):
     key = "mqtt"
 
     def __init__(
-        self, config: MqttConfig | None = None, *, analyzers: Sequence[Analyzer] = (), **overrides: Any
+        self,
+        config: MqttConfig | None = None,
+        *,
+        analyzers: Sequence[Analyzer] = (),
+        controls: Controls | None = None,
+        **overrides: Any,
     ) -> None:
         self.config = (config or MqttConfig(enabled=True)).model_copy(update=overrides)
         c = self.config
@@ -104,6 +125,23 @@ class MqttPublisher(Publisher):
         self.topic_state = f"{base}/state"
         self.topic_face = f"{base}/face"
         self.topic_event = f"{base}/event"
+        self.topic_command = f"{base}/set"
+        self.controls = controls
+        self.device_topics = DeviceTopics(
+            discovery_prefix=c.discovery_prefix, device_id=c.device_id, state=self.topic_state,
+            availability=self.topic_availability,
+            analysis=f"{base}/analysis" if controls is not None else None,
+            analysis_command=f"{self.topic_command}/analysis" if controls is not None else None,
+        )
+        self.topic_ha_status = f"{c.discovery_prefix}/status"
+        # Discovery jobs, run by the worker thread: when the payload is due, the old topics found
+        # (topic -> still needs the migrate message), and when to empty the migrated ones.
+        self._discovery_due: float | None = None
+        self._legacy: dict[str, bool] = {}
+        self._legacy_seen: set[str] = set()
+        self._empty_due: float | None = None
+        self._to_empty: list[str] = []
+        self.discoveries = 0
         self.analyzers = list(analyzers)
         self.app_topics = {a.name: self._app_topics(a) for a in self.analyzers}
         self._app_last_t: dict[str, float] = {}
@@ -142,7 +180,10 @@ class MqttPublisher(Publisher):
         client.reconnect_delay_set(c.reconnect_min_s, c.reconnect_max_s)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
+        client.on_message = self._on_message
         self._client = client
+        if self.controls is not None:
+            self.controls.subscribe(self._on_control)
         client.connect_async(c.host, c.port, keepalive=c.keepalive_s)
         client.loop_start()
         self._worker = threading.Thread(target=self._drain, name="edgeemo-mqtt", daemon=True)
@@ -155,11 +196,81 @@ class MqttPublisher(Publisher):
         self.connects += 1
         log.info("MQTT: connected to %s:%s", self.config.host, self.config.port)
         client.publish(self.topic_availability, "online", qos=1, retain=True)
+        subs = []
+        if self.controls is not None:
+            # The real switch state at every start: no stale retained value survives a restart.
+            client.publish(self.device_topics.analysis, "ON" if self.controls.analysis else "OFF", qos=1, retain=True)
+            subs.append((f"{self.topic_command}/+", 1))
         if self.config.discovery:
-            for topic, payload in self.discovery_messages():
-                client.publish(topic, json.dumps(payload), qos=1, retain=True)
+            subs += [(self.topic_ha_status, 1), (self.device_topics.legacy_filter, 1)]
+            self._discovery_due = time.monotonic() + LEGACY_SETTLE_S
+        if subs:
+            client.subscribe(subs)
         self._connected.set()
         self._wake.set()
+
+    def _on_message(self, client: Any, userdata: Any, msg: Any) -> None:
+        topic, payload = msg.topic, msg.payload.decode("utf-8", "replace")
+        if topic.startswith(self.topic_command + "/") and self.controls is not None:
+            if not msg.retain:  # a retained command would replay on every restart
+                self.controls.command(topic.rsplit("/", 1)[1], payload)
+        elif topic == self.topic_ha_status:
+            if payload == "online" and self.config.discovery:
+                delay = random.uniform(*HA_ONLINE_DELAY_S)  # noqa: S311 - spreading load, not security
+                log.info("MQTT: Home Assistant is online; discovery again in %.1f s", delay)
+                self._schedule_discovery(delay)
+        elif payload and legacy_key(self.device_topics, topic) is not None and topic not in self._legacy_seen:
+            # An old per-component discovery topic of this device, or a migration cut short.
+            self._legacy_seen.add(topic)
+            with self._lock:
+                self._legacy[topic] = payload.replace(" ", "") != MIGRATE_PAYLOAD
+            self._schedule_discovery(LEGACY_SETTLE_S)
+
+    def _schedule_discovery(self, delay: float) -> None:
+        with self._lock:
+            due = time.monotonic() + delay
+            if self._discovery_due is None or due < self._discovery_due:
+                self._discovery_due = due
+        self._wake.set()
+
+    def _on_control(self, name: str, value: bool) -> None:
+        if name == "analysis" and self.device_topics.analysis is not None:
+            self._enqueue_raw(self.device_topics.analysis, "ON" if value else "OFF", retain=True)
+
+    def _run_discovery_jobs(self) -> None:
+        """Send discovery when due. Old per-component topics go first: a migrate message (Home
+        Assistant unloads the entity, keeps its registry entry), then, once that settled, an
+        empty retained payload (gone from the broker, so this happens once), then the device
+        payload, which takes the entity over under the same entity id. Emptying after the device
+        payload would make Home Assistant warn about a conflicting discovery message."""
+        now = time.monotonic()
+        client = self._client
+        with self._lock:
+            send = self._discovery_due is not None and now >= self._discovery_due
+            if send:
+                self._discovery_due = None
+                legacy, self._legacy = self._legacy, {}
+            empty = self._empty_due is not None and now >= self._empty_due
+            if empty:
+                self._empty_due = None
+                to_empty, self._to_empty = self._to_empty, []
+        if send and legacy:
+            wanted = {(comp["p"], key) for key, comp in self.discovery_messages()[0][1]["cmps"].items()}
+            for topic, needs_migrate in legacy.items():
+                if needs_migrate and legacy_key(self.device_topics, topic) in wanted:
+                    client.publish(topic, MIGRATE_PAYLOAD, qos=1, retain=True)
+            log.info("MQTT: moving %d old discovery topic(s) to the device payload", len(legacy))
+            with self._lock:
+                self._to_empty.extend(legacy)
+                self._empty_due = now + MIGRATE_SETTLE_S
+            return  # the device payload follows the emptying
+        if empty:
+            for topic in to_empty:
+                client.publish(topic, "", qos=1, retain=True)
+        if send or empty:
+            for topic, payload in self.discovery_messages():
+                client.publish(topic, json.dumps(payload, separators=(",", ":")), qos=1, retain=True)
+            self.discoveries += 1
 
     def _on_disconnect(self, client: Any, userdata: Any, flags: Any, reason_code: Any, properties: Any) -> None:
         self._connected.clear()
@@ -169,8 +280,10 @@ class MqttPublisher(Publisher):
     def _drain(self) -> None:
         mqtt = require("paho.mqtt.client", "device", "paho-mqtt")
         while not self._stop.is_set():
-            self._wake.wait(0.5)
+            self._wake.wait(0.1 if self._discovery_due is not None or self._empty_due is not None else 0.5)
             self._wake.clear()
+            if self._connected.is_set():
+                self._run_discovery_jobs()
             while self._connected.is_set():
                 with self._lock:
                     if not self._buffer:
@@ -210,46 +323,16 @@ class MqttPublisher(Publisher):
         )
 
     def discovery_messages(self) -> list[tuple[str, dict[str, Any]]]:
-        c = self.config
-        device = {
-            "identifiers": [f"edgeemo_{c.device_id}"],
-            "name": f"edgeemo {c.device_id}",
-            "manufacturer": "edgeemo",
-            "model": "facial emotion recognition",
-            "sw_version": __version__,
-        }
-        common = {
-            "state_topic": self.topic_state,
-            "availability_topic": self.topic_availability,
-            "payload_available": "online",
-            "payload_not_available": "offline",
-            "device": device,
-        }
-        sensors = {
-            "emotion": {"name": "Emotion", "value_template": "{{ value_json.label }}",
-                        "json_attributes_topic": self.topic_state, "icon": "mdi:emoticon-outline"},
-            "faces": {"name": "Faces", "value_template": "{{ value_json.faces }}", "state_class": "measurement",
-                      "icon": "mdi:account-multiple"},
-            "confidence": {"name": "Emotion confidence",
-                           "value_template": "{{ (value_json.score * 100) | round(1) }}",
-                           "unit_of_measurement": "%", "state_class": "measurement"},
-        }
-        out = []
-        for name, extra in sensors.items():
-            payload = {**common, **extra, "unique_id": f"edgeemo_{c.device_id}_{name}",
-                       "object_id": f"edgeemo_{c.device_id}_{name}"}
-            out.append((f"{c.discovery_prefix}/sensor/{c.device_id}/{name}/config", payload))
-        availability = {k: common[k] for k in ("availability_topic", "payload_available", "payload_not_available")}
-        for analyzer in self.analyzers:
-            for key, component in analyzer.discovery_components(self.app_topics[analyzer.name]).items():
-                comp = dict(component)
-                platform = comp.pop("p")
-                app_payload: dict[str, Any] = {**availability, "device": device, **comp}
-                out.append((f"{c.discovery_prefix}/{platform}/{c.device_id}/{key}/config", app_payload))
-        return out
+        """The device-based discovery message (topic, payload): the device's entities and every
+        analyzer's components (edgeemo.daemon.homeassistant)."""
+        apps = [(a.name, a.discovery_components(self.app_topics[a.name])) for a in self.analyzers]
+        return [device_discovery(self.device_topics, apps, qos=self.config.qos)]
 
     def _enqueue(self, topic: str, payload: dict[str, Any], retain: bool = False) -> None:
-        msg = (topic, json.dumps(payload, separators=(",", ":")), self.config.qos, retain)
+        self._enqueue_raw(topic, json.dumps(payload, separators=(",", ":")), retain=retain)
+
+    def _enqueue_raw(self, topic: str, payload: str, retain: bool = False) -> None:
+        msg = (topic, payload, self.config.qos, retain)
         with self._lock:
             if len(self._buffer) >= self.config.buffer_size:
                 self._buffer.popleft()
@@ -278,6 +361,7 @@ class MqttPublisher(Publisher):
             "label": top.label if top else "none",
             "score": round(top.score, 4) if top else 0.0,
             "ids": [f.id for f in result.faces],
+            "fps": round(self._metrics.fps, 2) if self._metrics is not None else None,
         }
         self._enqueue(self.topic_state, state)
         if self.config.per_face:
@@ -311,6 +395,8 @@ class MqttPublisher(Publisher):
                 info.wait_for_publish(max(0.0, deadline - time.monotonic()))
 
     def close(self) -> None:
+        if self.controls is not None:
+            self.controls.unsubscribe(self._on_control)
         if self._client is None:
             return
         self.flush()

@@ -19,6 +19,7 @@ from edgeemo.apps.registry import build_analyzers
 from edgeemo.bundle import Bundle, default_bundle_path, load_bundle
 from edgeemo.daemon.capture import FrameGrabber
 from edgeemo.daemon.config import ServiceConfig
+from edgeemo.daemon.control import Controls
 from edgeemo.daemon.metrics import Metrics
 from edgeemo.daemon.pipeline import Pipeline
 from edgeemo.daemon.publishers import Publisher, PublisherSet
@@ -74,7 +75,8 @@ def build_pipeline(config: ServiceConfig, bundle: Bundle, *, detector: FaceDetec
 
 
 def build_publishers(
-    config: ServiceConfig, info: dict[str, Any] | None = None, analyzers: Sequence[Analyzer] = ()
+    config: ServiceConfig, info: dict[str, Any] | None = None, analyzers: Sequence[Analyzer] = (),
+    controls: Controls | None = None,
 ) -> list[Publisher]:
     pc = config.publish
     out: list[Publisher] = []
@@ -85,7 +87,7 @@ def build_publishers(
     if pc.mqtt.enabled:
         from edgeemo.daemon.publish_mqtt import MqttPublisher
 
-        out.append(MqttPublisher(pc.mqtt, analyzers=analyzers))
+        out.append(MqttPublisher(pc.mqtt, analyzers=analyzers, controls=controls))
     if pc.http.enabled:
         from edgeemo.daemon.publish_http import HttpPublisher
 
@@ -104,8 +106,11 @@ class Runner:
         detector: FaceDetector | None = None,
         publishers: Sequence[Publisher] | None = None,
         analyzers: Sequence[Analyzer] | None = None,
+        controls: Controls | None = None,
     ) -> None:
         self.config = config
+        # Outlives a reload when the caller keeps it (the daemon does): analysis off stays off.
+        self.controls = controls or Controls()
         self._source = source
         self._detector = detector
         self._extra_publishers = list(publishers or [])
@@ -114,6 +119,7 @@ class Runner:
         self.bundle: Bundle | None = None
         self.pipeline: Pipeline | None = None
         self.grabber: FrameGrabber | None = None
+        self._source_in_use: CameraSource | None = None
         self.publishers: PublisherSet | None = None
         self.apps: AppSet | None = None
 
@@ -140,17 +146,46 @@ class Runner:
             "detector": type(self.pipeline.detector).__name__, "apps": self.apps.names,
         }
         self.info = info
-        pubs = build_publishers(cfg, info, self.apps.analyzers) + self._extra_publishers
+        pubs = build_publishers(cfg, info, self.apps.analyzers, self.controls) + self._extra_publishers
         self.publishers = PublisherSet(pubs, self.metrics)
         self.publishers.start()
+        self._source_in_use = source
+        if self.controls.analysis:
+            self._start_capture().wait_open()
+        return self
+
+    def _start_capture(self) -> FrameGrabber:
+        if self._source_in_use is None:
+            raise RuntimeError("Runner.start() opens the source; call it first")
+        sc = self.config.source
         self.grabber = FrameGrabber(
-            source, stall_timeout_s=sc.stall_timeout_s, backoff_initial_s=sc.reconnect_initial_s,
+            self._source_in_use, stall_timeout_s=sc.stall_timeout_s, backoff_initial_s=sc.reconnect_initial_s,
             backoff_max_s=sc.reconnect_max_s, start_timeout_s=sc.start_timeout_s,
         )
         self.metrics.capture = self.grabber.stats
         self.grabber.start()
-        self.grabber.wait_open()
-        return self
+        return self.grabber
+
+    def _idle(self, stop: threading.Event, reload: threading.Event | None, on_tick: Callable[[], Any] | None) -> bool:
+        """Analysis off: the camera closed, no model runs, the watchdog still fed. Returns True
+        once analysis is on again and capture restarted; False when stopping or reloading."""
+        if self.grabber is not None:
+            self.grabber.stop()
+            self.grabber.stats.state = "paused"
+        with self.metrics.lock:
+            self.metrics.fps = 0.0
+        log.info("analysis off: camera closed, models idle")
+        while not self.controls.analysis:
+            if stop.is_set() or (reload is not None and reload.is_set()):
+                return False
+            if on_tick is not None:
+                on_tick()
+            self.controls.wait_for_analysis(True, 0.5)
+        if self.pipeline is not None:
+            self.pipeline.tracker.reset()  # the faces it tracked are long gone
+        self._start_capture()
+        log.info("analysis on: camera reopened")
+        return True
 
     def run(
         self,
@@ -162,14 +197,19 @@ class Runner:
     ) -> int:
         """Process frames until `stop` (or `reload`) is set, a finite source ends, or
         `max_frames` frames were processed. Returns the number processed."""
-        assert self.pipeline and self.grabber and self.publishers and self.apps, "start() first"  # noqa: S101
-        pipeline, grabber, pubs, metrics, apps = self.pipeline, self.grabber, self.publishers, self.metrics, self.apps
+        assert self.pipeline and self.publishers and self.apps, "start() first"  # noqa: S101
+        pipeline, pubs, metrics, apps = self.pipeline, self.publishers, self.metrics, self.apps
         min_period = 1.0 / self.config.max_fps if self.config.max_fps > 0 else 0.0
         n = 0
         self.t_first: float | None = None
         while not stop.is_set() and not (reload is not None and reload.is_set()):
             if on_tick is not None:
                 on_tick()
+            if not self.controls.analysis or self.grabber is None:
+                if not self._idle(stop, reload, on_tick):
+                    break
+                continue
+            grabber = self.grabber
             frame = grabber.get(timeout=0.5)
             if frame is None:
                 if grabber.fatal is not None:

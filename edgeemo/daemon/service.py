@@ -20,6 +20,7 @@ from types import FrameType
 
 from edgeemo._lazy import set_opencv_log_level
 from edgeemo.daemon.config import ServiceConfig, load_config
+from edgeemo.daemon.control import Controls
 from edgeemo.daemon.runner import Runner
 from edgeemo.daemon.systemd import SystemdNotifier
 from edgeemo.errors import EdgeEmoError, SourceUnavailable
@@ -57,8 +58,9 @@ def _status_line(runner: Runner) -> str:
 def serve(config_path: str, config: ServiceConfig, signals: Signals, notifier: SystemdNotifier) -> int:
     """Run until stopped; each reload rebuilds everything from the re-read config."""
     good = wanted = config  # `good`: the last config that started, the fallback for a bad reload
+    controls = Controls()  # one for the whole service: a reload keeps analysis off if it was
     while True:
-        runner = Runner(wanted)
+        runner = Runner(wanted, controls=controls)
         try:
             runner.start()
         except EdgeEmoError as exc:
