@@ -409,8 +409,8 @@ def test_cross_fitted_teachers_score_only_the_images_they_never_trained_on(
     both = teacher_probabilities([str(t) for t in teachers], labels.images[train_idx], PreprocessSpec(), 7)
     assert not np.allclose(probs, both, atol=1e-3)
 
-    # benchmarks/flip_gain.py --held-out scores each fold teacher on its own held-out fold and pools the two.
-    flip_gain = load_script("flip_gain")
+    # research/fer2013/flip_gain.py --held-out scores each fold teacher on its own held-out fold and pools the two.
+    flip_gain = load_script("flip_gain", "research/fer2013")
     out = tmp_path / "flip-gain-held-out.json"
     assert flip_gain.main([*map(str, teachers), "--data", str(demo_root), "--held-out", "--out", str(out)]) == 0
     report = json.loads(out.read_text())

@@ -1,4 +1,4 @@
-"""MODEL_CARD.md is what benchmarks/reference_model.py renders from the shipped model's report.json."""
+"""MODEL_CARD.md is what tools/build_reference_model.py renders from the shipped model's report.json."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ def _shipped_report() -> tuple[dict[str, Any], dict[str, Any]]:
 
 
 def _render(info: dict[str, Any], results: dict[str, Any]) -> str:
-    module = load_script("reference_model")
+    module = load_script("model_card", "tools")
     variant = "+flip" if info["flip_average"] else ""
     # File sizes are not in the report (only the int8 files ship).
     return module.render_card(info, results, {key: 0 for key in results if not key.startswith("keras")}, info["labels"],
@@ -72,7 +72,7 @@ def test_model_card_of_a_refit_credits_its_recipe_run() -> None:
 
 
 def test_a_refit_needs_the_validated_run_it_retrains(tmp_path: Path) -> None:
-    module = load_script("reference_model")
+    module = load_script("build_reference_model", "tools")
     recipe = tmp_path / "recipe"
     recipe.mkdir()
     validated = {"model": "accurate", "val_fraction": 0.1, "preprocess": {"height": 48, "smoothing_sigma": 0.0}}

@@ -1,4 +1,4 @@
-"""benchmarks/ship_check.py applies EXPERIMENTS.md's rule: a candidate must clear both bars."""
+"""tools/ship_check.py applies research/fer2013/EXPERIMENTS.md's rule: a candidate must clear both bars."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-SCRIPT = REPO / "benchmarks" / "ship_check.py"
+SCRIPT = REPO / "tools" / "ship_check.py"
 SHIPPED = {"run": "row11", "flip_average": True, "val_images": 2872, "val_accuracy_plain": 0.6946,
            "val_accuracy_flip_average": 0.7013, "val_accuracy_by_smoothing": {"plain": {"0.0": 0.6946}}}
 

@@ -1,17 +1,17 @@
-"""Does a finished training run clear the bar for replacing the shipped model? (benchmarks/EXPERIMENTS.md's rule)
+"""Does a finished training run clear the bar for replacing the shipped model? (research/fer2013/EXPERIMENTS.md's rule)
 
-    python benchmarks/ship_check.py RUN_DIR
+    python tools/ship_check.py RUN_DIR
 
 Reads RUN_DIR/state.json (written by `edgeemo train`) and the shipped model's
 benchmarks/results/reference-model/report.json, both measured on the same validation split, and
-checks the two conditions a candidate must meet before `reference_model.py` may score it on test:
+checks the two conditions a candidate must meet before `build_reference_model.py` may score it on test:
 
-1. its shipped configuration (flip-averaged when reference_model.py would switch it on, at its best sigma)
+1. its shipped configuration (flip-averaged when the build would switch it on, at its best sigma)
    beats the shipped model's by at least one standard error of a validation accuracy;
 2. its final model, single pass at sigma 0 (the number with the fewest choices in it), beats the
    shipped model's too.
 
-Exit 0: both met (go on to reference_model.py); 1: not met; 2: bad input.
+Exit 0: both met (go on to build_reference_model.py); 1: not met; 2: bad input.
 """
 
 from __future__ import annotations
@@ -23,9 +23,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from reference_model import RESULTS, flip_averaging_pays  # the script beside this one: one flip rule for both
+from edgeemo.evaluation.flip_average import (
+    flip_averaging_pays,  # one flip rule for the build, quantize and this check
+)
 
-SHIPPED_REPORT = RESULTS / "report.json"
+SHIPPED_REPORT = Path(__file__).resolve().parents[1] / "benchmarks" / "results" / "reference-model" / "report.json"
 
 
 def configuration_accuracy(plain: dict[str, float], flipped: dict[str, float]) -> float:
@@ -62,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if "refit_finished_epoch" in state:
         print(f"expected a run with validation, received the refit {args.run} (--val-fraction 0): it has nothing to "
-              "check; its recipe run passed or failed this check, and reference_model.py --recipe-run ships it", file=sys.stderr)
+              "check; its recipe run passed or failed this check, and build_reference_model.py --recipe-run ships it", file=sys.stderr)
         return 2
     if "smoothing_val_accuracy_flip_average" not in state:
         print(f"expected a finished run (state.json with the smoothing grids), received {args.run} at epoch "

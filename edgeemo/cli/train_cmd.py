@@ -22,7 +22,7 @@ __all__ = ["train"]
 @click.option("--lr", "learning_rate", type=float, default=2e-3, show_default=True, help="Peak learning rate (cosine schedule with warm-up).")
 @click.option("--warmup-epochs", type=click.IntRange(0), default=2, show_default=True, help="Linear warm-up before the cosine decay.")
 @click.option("--optimizer", type=click.Choice(["adamw", "sgd"]), default="adamw", show_default=True,
-              help="adamw: AdamW; sgd: SGD with Nesterov momentum 0.9, which wants its own --lr (e.g. 0.01; benchmarks/EXPERIMENTS.md row 35).")
+              help="adamw: AdamW; sgd: SGD with Nesterov momentum 0.9, which wants its own --lr (e.g. 0.01; research/fer2013/EXPERIMENTS.md row 35).")
 @click.option("--weight-decay", type=click.FloatRange(0), default=1e-4, show_default=True,
               help="Decoupled weight decay: each step shrinks the weights by this times the learning rate "
                    "(0.025 at --lr 2e-3 shrinks them as fast as SGD at lr 0.1 with weight decay 5e-4).")

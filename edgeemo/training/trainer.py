@@ -409,7 +409,7 @@ def _score_smoothing(run: Path, model: Any, config: TrainConfig, pixels: np.ndar
     """The inference smoothing grid on validation (only the spec's sigma with --no-tune-smoothing).
 
     The flip-averaged grid comes with it, so runs can be compared by the configuration each would
-    ship as (benchmarks/reference_model.py decides flip averaging).
+    ship as (edgeemo.evaluation.flip_average decides flip averaging).
     """
     from edgeemo.evaluation.smoothing import SMOOTHING_SIGMAS, choose_smoothing_plain_and_flipped
     from edgeemo.runtime.keras_rt import KerasRuntime

@@ -1,12 +1,12 @@
 """Training runs side by side, epoch by epoch: is a run on course against the one it has to beat?
 
-    python benchmarks/compare_runs.py RUN RUN [RUN ...] [--every 10] [--json OUT.json] [--plot OUT.png]
+    python research/fer2013/compare_runs.py RUN RUN [RUN ...] [--every 10] [--json OUT.json] [--plot OUT.png]
 
 Each RUN is an `edgeemo train` folder. history.json and state.json are rewritten after every epoch,
 so a run still training (or parked) compares as well as a finished one. Every --every epochs the
 table gives each run's best validation accuracy so far (the better of the raw and the --ema
 weights, which is what best.keras follows) and its training accuracy at that epoch; below it, the
-median seconds per epoch and, for finished runs, the two numbers benchmarks/ship_check.py judges.
+median seconds per epoch and, for finished runs, the two numbers tools/ship_check.py judges.
 Validation accuracy during training is single pass on unsmoothed faces, before the weight average,
 BatchNorm re-estimation and flip averaging: it ranks runs, it is not what a run would ship as.
 

@@ -1,6 +1,6 @@
 """What flip averaging gains on validation, sigma by sigma, with the standard error of the gain.
 
-    python benchmarks/flip_gain.py MODEL.keras [MODEL.keras ...] [--data ../shared/datasets/fer2013] [--held-out]
+    python research/fer2013/flip_gain.py MODEL.keras [MODEL.keras ...] [--data ../shared/datasets/fer2013] [--held-out]
 
 `edgeemo train` and `reference_model.py` decide on flip averaging by comparing the best single-pass
 accuracy over the blur sigmas with the best flip-averaged one, each at its own sigma: the gain they
@@ -15,7 +15,7 @@ With --held-out each MODEL is scored instead on the fold its run left out with `
 disjoint and together cover the training part, 9 times as many faces as validation, so their
 results are pooled as well.
 
-Writes benchmarks/results/flip-gain.json (flip-gain-held-out.json with --held-out). Exits 2 on bad input.
+Writes research/fer2013/results/flip-gain.json (flip-gain-held-out.json with --held-out). Exits 2 on bad input.
 """
 
 from __future__ import annotations

@@ -1,13 +1,13 @@
 """Keep a finished teacher run in the repository, so that a training chain outlives its machine.
 
-    python benchmarks/keep_teacher.py RUN_DIR [RUN_DIR ...] [--out benchmarks/teachers]
+    python research/fer2013/keep_teacher.py RUN_DIR [RUN_DIR ...] [--out research/fer2013/teachers]
 
 Run folders live outside the repository and are lost with the machine that trained them (twice so
-far: benchmarks/EXPERIMENTS.md). A student needs of a teacher only what `edgeemo train --teacher`
+far: research/fer2013/EXPERIMENTS.md). A student needs of a teacher only what `edgeemo train --teacher`
 reads: best.keras, spec.json (the teacher's preprocessing and blur) and config.json (its
 validation split and, for --cross-fit, its fold). This copies those to OUT/NAME, NAME being the
 run folder's name, with best.keras loaded and saved again without its optimizer state (a third of
-the size), and state.json and history.json beside them for the record (benchmarks/compare_runs.py
+the size), and state.json and history.json beside them for the record (research/fer2013/compare_runs.py
 reads those two). `--teacher OUT/NAME/best.keras` then works on
 any clone. Only a finished run is kept: a teacher whose training or validation choices are not
 done yet would give a student targets that no later run reproduces.
@@ -22,8 +22,8 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-TEACHERS = REPO / "benchmarks" / "teachers"
+REPO = Path(__file__).resolve().parents[2]
+TEACHERS = REPO / "research" / "fer2013" / "teachers"
 KEPT_FILES = ("spec.json", "config.json", "state.json")
 RECORD_FILES = ("history.json",)  # kept when the run has it; nothing reads it to train
 
@@ -82,7 +82,7 @@ def all_usable(runs: list[Path], problem: Callable[[Path], str | None]) -> bool:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("runs", nargs="+", type=Path, help="finished `edgeemo train` run folders")
-    parser.add_argument("--out", type=Path, default=TEACHERS, help="folder to keep them in (default: benchmarks/teachers)")
+    parser.add_argument("--out", type=Path, default=TEACHERS, help="folder to keep them in (default: research/fer2013/teachers)")
     args = parser.parse_args(argv)
     if not all_usable(args.runs, problem):
         return 2

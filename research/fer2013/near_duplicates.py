@@ -1,12 +1,12 @@
 """How many validation and test faces have a near-copy among the training faces (FER-2013 repeats faces).
 
-    python benchmarks/near_duplicates.py --data ../shared/datasets/fer2013 [--val-fraction 0.1 --split-seed 0]
+    python research/fer2013/near_duplicates.py --data ../shared/datasets/fer2013 [--val-fraction 0.1 --split-seed 0]
 
 The validation split is carved out of train/ exactly as `edgeemo train` does; the rest of train/
 is the reference set. Each face is compared by cosine similarity of its pixels after removing the
 face's mean brightness (so a brighter copy still matches), and the nearest training face counts.
 A copy in training makes a face easy to get right: if validation had many more than test, its
-accuracy would overstate test's. Writes benchmarks/results/near-duplicates.json and prints, per
+accuracy would overstate test's. Writes research/fer2013/results/near-duplicates.json and prints, per
 similarity threshold, the share of each split with a copy and how often the copy's label agrees.
 Exits 2 on bad input (no train/ or test/ folder).
 """
@@ -57,7 +57,7 @@ def summarize(similarity: np.ndarray, labels: np.ndarray, copy_labels: np.ndarra
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", type=Path, default=HERE.parent.parent / "shared" / "datasets" / "fer2013")
+    parser.add_argument("--data", type=Path, default=HERE.parents[2] / "shared" / "datasets" / "fer2013")
     parser.add_argument("--val-fraction", type=float, default=0.1)
     parser.add_argument("--split-seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=HERE / "results" / "near-duplicates.json")

@@ -1,9 +1,9 @@
 """Park an unfinished training run in the repository, so that it resumes on another machine.
 
-    python benchmarks/park_run.py RUN_DIR [--out benchmarks/parked]
+    python research/fer2013/park_run.py RUN_DIR [--out research/fer2013/parked]
 
 Run folders live outside the repository and go with the machine that trained them; twice so far a
-run hours from its end went that way (benchmarks/EXPERIMENTS.md, rows 12 and 26). A student of the
+run hours from its end went that way (research/fer2013/EXPERIMENTS.md, rows 12 and 26). A student of the
 cross-fit chain takes longer than one stop on two cores, so it has to outlive one. This copies what
 `edgeemo train --resume` reads to OUT/NAME (NAME: the run folder's name): last.keras with its
 optimizer state (the resume point), best.keras without it (a third of the size: only its weights
@@ -12,7 +12,7 @@ and the run's config, spec, state and history. Stop the run first (its last fini
 resumes): a copy taken while an epoch is being saved could pair one epoch's state with the next
 one's weights. On the next machine:
 
-    cp -r benchmarks/parked/NAME /work/runs/NAME && edgeemo train --out /work/runs/NAME --resume
+    cp -r research/fer2013/parked/NAME /work/runs/NAME && edgeemo train --out /work/runs/NAME --resume
 
 run from the repository root, as the run started (its config.json may name the data and the
 teachers by relative paths). Only while the original folder is gone: it is as far along as the copy
@@ -31,8 +31,8 @@ from pathlib import Path
 from keep_teacher import all_usable, copy_run
 from keep_teacher import problem as unfinished_because
 
-REPO = Path(__file__).resolve().parent.parent
-PARKED = REPO / "benchmarks" / "parked"
+REPO = Path(__file__).resolve().parents[2]
+PARKED = REPO / "research" / "fer2013" / "parked"
 REQUIRED = ("config.json", "spec.json", "state.json", "history.json", "last.keras", "best.keras")
 OPTIONAL = ("teacher_probs.npy", "swa.npz")  # present with --teacher, and from --swa-start on
 
@@ -56,7 +56,7 @@ def park(run: Path, out: Path) -> Path:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("runs", nargs="+", type=Path, help="unfinished `edgeemo train` run folders")
-    parser.add_argument("--out", type=Path, default=PARKED, help="folder to park them in (default: benchmarks/parked)")
+    parser.add_argument("--out", type=Path, default=PARKED, help="folder to park them in (default: research/fer2013/parked)")
     args = parser.parse_args(argv)
     if not all_usable(args.runs, problem):
         return 2

@@ -1,13 +1,13 @@
 """Rebuild the earlier shipped models as teacher run folders from the repository's history.
 
-    python benchmarks/recover_teachers.py OUT
+    python research/fer2013/recover_teachers.py OUT
 
 Training runs live outside the repository and are lost with the machine that ran them; every
 model that shipped as the reference model is in git history, though. This writes, for each of
-them, a folder `edgeemo train --teacher OUT/NAME/best.keras` and `benchmarks/teacher_ensemble.py
+them, a folder `edgeemo train --teacher OUT/NAME/best.keras` and `research/fer2013/teacher_ensemble.py
 OUT/NAME ...` accept: best.keras, spec.json (the inference smoothing chosen for it on
 validation) and config.json (its validation split, which the trainer checks against leaks).
-NAME is the row of benchmarks/EXPERIMENTS.md the model came from.
+NAME is the row of research/fer2013/EXPERIMENTS.md the model came from.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 MODEL_DIR = "edgeemo/assets/reference_model"
 
 # row -> the commit that shipped it. Row 3 shipped before the reference model carried its

@@ -1,13 +1,13 @@
 """How much of a run's validation accuracy is the luck of choosing its inference smoothing on the same images.
 
-    python benchmarks/smoothing_cv.py MODEL.keras [MODEL.keras ...] [--data ../shared/datasets/fer2013]
+    python research/fer2013/smoothing_cv.py MODEL.keras [MODEL.keras ...] [--data ../shared/datasets/fer2013]
 
 `edgeemo train` and `reference_model.py` pick the blur sigma with the best flip-averaged accuracy
 on the validation split, then quote that accuracy: the maximum of eight noisy readings. This
 splits validation in two halves at random, picks sigma on one half, scores it on the other (both
 ways, 20 random splits), and prints the mean next to the in-sample maximum; the difference is the
 optimism of the choice. Each MODEL must come from a run with the project's carve-out (10% of
-train/, split seed 0, as every row of EXPERIMENTS.md). Writes benchmarks/results/smoothing-cv.json.
+train/, split seed 0, as every row of EXPERIMENTS.md). Writes research/fer2013/results/smoothing-cv.json.
 Exits 2 on bad input (a missing model, a dataset without train/).
 """
 

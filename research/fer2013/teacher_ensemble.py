@@ -1,6 +1,6 @@
 """Which runs make the best teacher ensemble: every combination scored on the runs' shared validation split.
 
-    python benchmarks/teacher_ensemble.py RUN RUN [RUN ...] [--data ../shared/datasets/fer2013]
+    python research/fer2013/teacher_ensemble.py RUN RUN [RUN ...] [--data ../shared/datasets/fer2013]
 
 Each RUN is an `edgeemo train` folder (best.keras, spec.json, config.json). All must share one
 validation carve-out (dataset, split, fraction, split seed): the script loads it once, scores each
@@ -9,7 +9,7 @@ own spec.json, smoothing included), then averages the probabilities of every com
 more runs. These are the images the runs chose their checkpoints and smoothing on, so every number
 is a little optimistic; they rank teacher sets, they are not a result to report.
 
-Writes benchmarks/results/ensembles/<date>-<machine>.json and prints the best ensemble of each size.
+Writes research/fer2013/results/ensembles/<date>-<machine>.json and prints the best ensemble of each size.
 Exits 2 on bad input (a folder that is not a run, runs with different validation splits).
 """
 

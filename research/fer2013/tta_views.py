@@ -1,13 +1,13 @@
 """Which test-time views beyond the mirror image pay on validation.
 
-    python benchmarks/tta_views.py MODEL.keras [MODEL.keras ...] [--data ../shared/datasets/fer2013]
+    python research/fer2013/tta_views.py MODEL.keras [MODEL.keras ...] [--data ../shared/datasets/fer2013]
 
 Each MODEL is scored on the project's validation carve-out (10% of train/, split seed 0) through
 its run's spec.json (inference smoothing included): as shipped (the face and its mirror image),
 then with each extra view added together with its mirror (one-pixel and two-pixel shifts, zoom in
 and out by 5%, rotations by 5 degrees), and with all four one-pixel shifts at once. Every view
 pair doubles the classify cost again, so a view has to gain clearly to be worth its latency.
-Writes benchmarks/results/tta-views.json. Exits 2 on bad input.
+Writes research/fer2013/results/tta-views.json. Exits 2 on bad input.
 """
 
 from __future__ import annotations

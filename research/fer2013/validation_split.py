@@ -23,7 +23,7 @@ def parse_probe_args(description: str, default_out: str, argv: list[str] | None,
     when a model or the dataset is missing."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("models", type=Path, nargs="+", help=".keras models trained with the 10%%, seed-0 carve-out")
-    parser.add_argument("--data", type=Path, default=HERE.parent.parent / "shared" / "datasets" / "fer2013")
+    parser.add_argument("--data", type=Path, default=HERE.parents[2] / "shared" / "datasets" / "fer2013")
     parser.add_argument("--out", type=Path, help=f"default: results/{default_out}")
     if held_out_option:
         parser.add_argument("--held-out", action="store_true",

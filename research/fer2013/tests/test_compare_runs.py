@@ -1,4 +1,4 @@
-"""benchmarks/compare_runs.py: best validation so far (raw or --ema weights) and training accuracy
+"""research/fer2013/compare_runs.py: best validation so far (raw or --ema weights) and training accuracy
 by epoch for finished and unfinished runs, a JSON and a PNG; bad input is one line and exit 2."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-SCRIPT = REPO / "benchmarks" / "compare_runs.py"
+REPO = Path(__file__).resolve().parents[3]
+SCRIPT = REPO / "research" / "fer2013" / "compare_runs.py"
 
 
 def _run(folder: Path, history: dict[str, list[float]], state: dict[str, object]) -> Path:

@@ -1,4 +1,4 @@
-"""benchmarks/flip_gain.py: the gain is per face on the same faces, and only the faces that change add to its error."""
+"""research/fer2013/flip_gain.py: the gain is per face on the same faces, and only the faces that change add to its error."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 import pytest
-from bench_support import load_script
+from research_support import load_script
 
 
 def test_gain_and_its_standard_error_come_from_the_faces_that_change() -> None:

@@ -1,4 +1,4 @@
-"""benchmarks/keep_teacher.py: finished fold teachers, kept in the repository, still serve a
+"""research/fer2013/keep_teacher.py: finished fold teachers, kept in the repository, still serve a
 --cross-fit student after their run folders are gone."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from bench_support import load_script
+from research_support import load_script
 
 pytest.importorskip("tensorflow", reason="needs the host extra (tensorflow)")
 

@@ -1,4 +1,4 @@
-"""benchmarks/near_duplicates.py finds planted copies (brighter or not) and nothing in unrelated faces."""
+"""research/fer2013/near_duplicates.py finds planted copies (brighter or not) and nothing in unrelated faces."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from bench_support import load_script
+from research_support import load_script
 
-REPO = Path(__file__).resolve().parents[1]
-SCRIPT = REPO / "benchmarks" / "near_duplicates.py"
+REPO = Path(__file__).resolve().parents[3]
+SCRIPT = REPO / "research" / "fer2013" / "near_duplicates.py"
 
 
 def test_planted_copies_are_found_with_their_labels() -> None:

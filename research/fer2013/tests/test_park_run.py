@@ -1,4 +1,4 @@
-"""benchmarks/park_run.py: an unfinished run, parked in the repository, resumes and finishes after
+"""research/fer2013/park_run.py: an unfinished run, parked in the repository, resumes and finishes after
 its run folder (and the machine it was on) is gone."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from bench_support import load_script
+from research_support import load_script
 
 pytest.importorskip("tensorflow", reason="needs the host extra (tensorflow)")
 

@@ -1,4 +1,4 @@
-"""benchmarks/recover_teachers.py: the earlier shipped models come back from git history as teacher
+"""research/fer2013/recover_teachers.py: the earlier shipped models come back from git history as teacher
 runs that the trainer accepts for this project's validation split."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-SCRIPT = REPO / "benchmarks" / "recover_teachers.py"
+REPO = Path(__file__).resolve().parents[3]
+SCRIPT = REPO / "research" / "fer2013" / "recover_teachers.py"
 
 
 def test_rebuilds_each_shipped_model_as_a_teacher_run(tmp_path: Path) -> None:

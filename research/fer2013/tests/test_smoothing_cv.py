@@ -1,14 +1,14 @@
-"""benchmarks/smoothing_cv.py: a sigma that only wins by luck scores lower on the held-out half."""
+"""research/fer2013/smoothing_cv.py: a sigma that only wins by luck scores lower on the held-out half."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import numpy as np
-from bench_support import load_script
+from research_support import load_script
 
-REPO = Path(__file__).resolve().parents[1]
-SCRIPT = REPO / "benchmarks" / "smoothing_cv.py"
+REPO = Path(__file__).resolve().parents[3]
+SCRIPT = REPO / "research" / "fer2013" / "smoothing_cv.py"
 
 
 def test_luck_in_the_choice_is_not_counted() -> None:

@@ -1,4 +1,4 @@
-"""benchmarks/teacher_ensemble.py: real runs scored on their shared validation split, bad input refused."""
+"""research/fer2013/teacher_ensemble.py: real runs scored on their shared validation split, bad input refused."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "teacher_ensemble.py"
+SCRIPT = Path(__file__).resolve().parents[1] / "teacher_ensemble.py"
 
 
 def _script(*args: object) -> subprocess.CompletedProcess[str]:

@@ -1,4 +1,4 @@
-"""benchmarks/tta_views.py: the views are the transforms they are named for, and each is scored on top of the shipped pair."""
+"""research/fer2013/tta_views.py: the views are the transforms they are named for, and each is scored on top of the shipped pair."""
 
 from __future__ import annotations
 
@@ -6,12 +6,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from bench_support import load_script
+from research_support import load_script
 
 pytest.importorskip("cv2", reason="needs OpenCV")
 
-REPO = Path(__file__).resolve().parents[1]
-SCRIPT = REPO / "benchmarks" / "tta_views.py"
+REPO = Path(__file__).resolve().parents[3]
+SCRIPT = REPO / "research" / "fer2013" / "tta_views.py"
 
 
 def test_views_move_the_face_as_named() -> None:

@@ -1,4 +1,4 @@
-"""The validation-only probes (benchmarks/validation_split.py's command line) refuse bad input with one line and exit 2."""
+"""The validation-only probes (research/fer2013/validation_split.py's command line) refuse bad input with one line and exit 2."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+BENCHMARKS = Path(__file__).resolve().parents[1]
 
 
 @pytest.mark.parametrize("script", ["smoothing_cv.py", "tta_views.py", "flip_gain.py"])
