@@ -126,7 +126,8 @@ def main(argv: list[str] | None = None) -> int:
 
         test = load_split(args.data, "test", spec, class_names=labels, progress=False)  # read once, scored twice
         job = QuantizeJob(model=keras_path, out_dir=tmp / "quantized", calib=args.data, recipe=load_recipe("generic-cpu"),
-                          formats=["tflite", "onnx"], precisions=["fp32", "int8"], eval_data=test)
+                          formats=["tflite", "onnx"], precisions=["fp32", "int8"], eval_data=test,
+                          flip_average="on" if flip_average else "off")
         with out.status("quantizing, verifying, evaluating on test") as status:
             quantized = run_quantize(job, progress=lambda msg: status.update(msg))
         plain = quantized.results  # its in-process latencies are replaced by edgeemo bench's below
