@@ -47,15 +47,9 @@ def choose_smoothing(
     return _best(accuracy, sigmas), accuracy
 
 
-def choose_smoothing_plain_and_flipped(
-    runtime: Runtime,
-    pixels: np.ndarray,
-    labels: np.ndarray,
-    spec: PreprocessSpec,
-    *,
-    sigmas: tuple[float, ...] = SMOOTHING_SIGMAS,
-    batch_size: int = 512,
-) -> tuple[Choice, Choice]:
+def choose_smoothing_plain_and_flipped(runtime: Runtime, pixels: np.ndarray, labels: np.ndarray, spec: PreprocessSpec, *,
+                                       sigmas: tuple[float, ...] = SMOOTHING_SIGMAS,
+                                       batch_size: int = 512) -> tuple[Choice, Choice]:
     """choose_smoothing single pass and flip-averaged, from one pass over the images and one over
     their mirrors (two separate calls would run the un-mirrored pass twice)."""
     correct_plain, correct_flipped = correct_by_smoothing(runtime, pixels, labels, spec, sigmas=sigmas, batch_size=batch_size)
