@@ -8,29 +8,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
-
-from edgeemo.cli import cli
+from cli_support import assert_one_line_error, invoke
 
 pytest.importorskip("tensorflow", reason="needs the host extra (tensorflow)")
 
 
-def _invoke(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(cli, [str(a) for a in args])
-    return result.exit_code, result.stdout, result.stderr
-
-
-def _assert_one_line_error(code: int, stderr: str, *needles: str) -> None:
-    assert code == 2, stderr
-    lines = [line for line in stderr.splitlines() if line.strip()]
-    assert len(lines) == 1 and "Traceback" not in stderr, stderr
-    for needle in needles:
-        assert needle in lines[0], lines[0]
-
-
 def test_quantize_with_eval_writes_report_and_bundle(tiny_artifacts: dict[str, Path], demo_root: Path, tmp_path: Path) -> None:
     out = tmp_path / "q"
-    code, stdout, stderr = _invoke("quantize", tiny_artifacts["keras"], "--calib", demo_root, "--out", out,
+    code, stdout, stderr = invoke("quantize", tiny_artifacts["keras"], "--calib", demo_root, "--out", out,
                                    "--formats", "tflite", "--precisions", "fp32,int8", "--calib-samples", "32",
                                    "--eval", demo_root, "--target", "rpi4", "--archive")
     assert code == 0, stderr
@@ -43,7 +28,7 @@ def test_quantize_with_eval_writes_report_and_bundle(tiny_artifacts: dict[str, P
 
 
 def test_max_drop_fails_the_run(tiny_artifacts: dict[str, Path], demo_root: Path, tmp_path: Path) -> None:
-    code, _, stderr = _invoke("quantize", tiny_artifacts["keras"], "--calib", demo_root, "--out", tmp_path / "q",
+    code, _, stderr = invoke("quantize", tiny_artifacts["keras"], "--calib", demo_root, "--out", tmp_path / "q",
                               "--formats", "tflite", "--precisions", "int8", "--calib-samples", "16",
                               "--eval", demo_root, "--max-drop", "-100")
     assert code == 1 and "--max-drop" in stderr
@@ -66,7 +51,7 @@ def test_external_64px_model_scaled_to_minus_one_one(demo_root: Path, tmp_path: 
     model.fit(spec.normalize(data.images), data.labels, epochs=2, verbose=0)
     model.save(tmp_path / "external.h5")
     out = tmp_path / "q"
-    code, _, stderr = _invoke("quantize", tmp_path / "external.h5", "--calib", demo_root, "--out", out,
+    code, _, stderr = invoke("quantize", tmp_path / "external.h5", "--calib", demo_root, "--out", out,
                               "--formats", "tflite,onnx", "--precisions", "int8", "--normalization", "-1_1",
                               "--calib-samples", "16", "--no-detector")
     assert code == 0, stderr
@@ -77,7 +62,7 @@ def test_external_64px_model_scaled_to_minus_one_one(demo_root: Path, tmp_path: 
     bare = tmp_path / "bare"
     bare.mkdir()
     shutil.copy2(next((out / "artifacts").glob("*_int8.tflite")), bare / "external.tflite")
-    code, _, stderr = _invoke("evaluate", bare / "external.tflite", "--data", demo_root)
+    code, _, stderr = invoke("evaluate", bare / "external.tflite", "--data", demo_root)
     assert code == 0, stderr
 
 
@@ -85,25 +70,25 @@ def test_bad_inputs_are_one_line_exit_2(tiny_artifacts: dict[str, Path], demo_ro
     import keras
 
     out = tmp_path / "q"
-    code, _, err = _invoke("quantize", tmp_path / "missing.keras", "--calib", demo_root, "--out", out)
-    _assert_one_line_error(code, err, "missing.keras")
+    code, _, err = invoke("quantize", tmp_path / "missing.keras", "--calib", demo_root, "--out", out)
+    assert_one_line_error(code, err, "missing.keras")
     (tmp_path / "corrupt.keras").write_bytes(b"garbage")
-    code, _, err = _invoke("quantize", tmp_path / "corrupt.keras", "--calib", demo_root, "--out", out)
-    _assert_one_line_error(code, err, "corrupt.keras")
+    code, _, err = invoke("quantize", tmp_path / "corrupt.keras", "--calib", demo_root, "--out", out)
+    assert_one_line_error(code, err, "corrupt.keras")
     seq = keras.Model(inp := keras.Input((100,)), keras.layers.Dense(7)(inp))
     seq.save(tmp_path / "vector.keras")
-    code, _, err = _invoke("quantize", tmp_path / "vector.keras", "--calib", demo_root, "--out", out)
-    _assert_one_line_error(code, err, "face crop cannot feed it")
+    code, _, err = invoke("quantize", tmp_path / "vector.keras", "--calib", demo_root, "--out", out)
+    assert_one_line_error(code, err, "face crop cannot feed it")
     (tmp_path / "empty_calib").mkdir()
-    code, _, err = _invoke("quantize", tiny_artifacts["keras"], "--calib", tmp_path / "empty_calib", "--out", out)
-    _assert_one_line_error(code, err, "empty_calib")
-    code, _, err = _invoke("quantize", tiny_artifacts["keras"], "--calib", demo_root, "--out", out, "--precisions", "int4")
+    code, _, err = invoke("quantize", tiny_artifacts["keras"], "--calib", tmp_path / "empty_calib", "--out", out)
+    assert_one_line_error(code, err, "empty_calib")
+    code, _, err = invoke("quantize", tiny_artifacts["keras"], "--calib", demo_root, "--out", out, "--precisions", "int4")
     assert code == 2 and "int4" in err
     assert not out.exists()  # nothing half-written by any of the failures
 
 
 def test_evaluate_bundle_and_artifacts(tiny_artifacts: dict[str, Path], demo_root: Path, tmp_path: Path) -> None:
-    code, stdout, stderr = _invoke("evaluate", tiny_artifacts["tflite-fp32"], tiny_artifacts["tflite-int8"],
+    code, stdout, stderr = invoke("evaluate", tiny_artifacts["tflite-fp32"], tiny_artifacts["tflite-int8"],
                                    "--data", demo_root, "--json", tmp_path / "eval.json")
     assert code == 0, stderr
     results = json.loads((tmp_path / "eval.json").read_text())["artifacts"]
@@ -113,7 +98,7 @@ def test_evaluate_bundle_and_artifacts(tiny_artifacts: dict[str, Path], demo_roo
 
 
 def test_models_lists_the_zoo() -> None:
-    code, stdout, _ = _invoke("models")
+    code, stdout, _ = invoke("models")
     assert code == 0
     for name in ("mini_xception", "mobilenet", "accurate", "accurate_wide", "accurate_deep"):
         assert name in stdout

@@ -9,9 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
-
-from edgeemo.cli import cli
+from cli_support import assert_one_line_error, invoke
 
 pytest.importorskip("tensorflow", reason="needs the host extra (tensorflow)")
 
@@ -23,34 +21,21 @@ pytestmark = pytest.mark.slow
 def one_epoch_run(demo_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A finished one-epoch mini_xception run (split seed 0): a teacher or a starting point."""
     run = tmp_path_factory.mktemp("runs") / "one-epoch"
-    code, _, err = _invoke("train", "--data", demo_root, "--model", "mini_xception", "--epochs", "1", "--out", run,
+    code, _, err = invoke("train", "--data", demo_root, "--model", "mini_xception", "--epochs", "1", "--out", run,
                            "--batch-size", "32")
     assert code == 0, err
     return run
 
 
-def _invoke(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(cli, [str(a) for a in args])
-    return result.exit_code, result.stdout, result.stderr
-
-
 def _resume_to(run: Path, epochs: int, config: dict) -> tuple[int, str, str]:
     """Save `config` as the run's config.json with `epochs` planned, then `edgeemo train --resume` it."""
     (run / "config.json").write_text(json.dumps({**config, "epochs": epochs}))
-    return _invoke("train", "--out", run, "--resume")
-
-
-def _assert_one_line_error(code: int, stderr: str, *needles: str) -> None:
-    assert code == 2, stderr
-    lines = [line for line in stderr.splitlines() if line.strip()]
-    assert len(lines) == 1 and "Traceback" not in stderr, stderr
-    for needle in needles:
-        assert needle in lines[0], lines[0]
+    return invoke("train", "--out", run, "--resume")
 
 
 def test_train_resume_continues_from_the_last_epoch(demo_root: Path, tmp_path: Path) -> None:
     run = tmp_path / "run"
-    code, stdout, err = _invoke("train", "--data", demo_root, "--model", "mini_xception", "--epochs", "1", "--out", run,
+    code, stdout, err = invoke("train", "--data", demo_root, "--model", "mini_xception", "--epochs", "1", "--out", run,
                                 "--batch-size", "32", "--weight-decay", "0.03")
     assert code == 0, err
     assert "inference smoothing: sigma" in stdout and "with flip averaging: validation accuracy" in stdout
@@ -84,7 +69,7 @@ def test_train_in_mixed_bfloat16_saves_a_float32_best_model_and_resumes(demo_roo
     import keras
 
     run = tmp_path / "bf16"
-    code, _, err = _invoke("train", "--data", demo_root, "--model", "mini_xception", "--epochs", "1", "--out", run,
+    code, _, err = invoke("train", "--data", demo_root, "--model", "mini_xception", "--epochs", "1", "--out", run,
                            "--batch-size", "32", "--precision", "mixed_bfloat16", "--no-tune-smoothing",
                            "--no-reestimate-bn")  # best.keras keeps last.keras's statistics, to compare them
     assert code == 0, err
@@ -109,7 +94,7 @@ def test_train_with_weight_averaging_keeps_the_averaged_model_and_resumes(demo_r
     import keras
 
     run = tmp_path / "ema"
-    code, stdout, err = _invoke("train", "--data", demo_root, "--model", "mini_xception", "--epochs", "1", "--out", run,
+    code, stdout, err = invoke("train", "--data", demo_root, "--model", "mini_xception", "--epochs", "1", "--out", run,
                                 "--batch-size", "32", "--ema", "0.9", "--no-tune-smoothing")
     assert code == 0, err
     history = json.loads((run / "history.json").read_text())
@@ -136,7 +121,7 @@ def test_train_with_sgd_builds_nesterov_sgd_and_resumes_with_it(demo_root: Path,
     import keras
 
     run = tmp_path / "sgd"
-    code, _, err = _invoke("train", "--data", demo_root, "--model", "mini_xception", "--epochs", "1", "--out", run,
+    code, _, err = invoke("train", "--data", demo_root, "--model", "mini_xception", "--epochs", "1", "--out", run,
                            "--batch-size", "32", "--optimizer", "sgd", "--lr", "0.01", "--weight-decay", "5e-4",
                            "--ema", "0.9", "--no-tune-smoothing", "--no-reestimate-bn")
     assert code == 0, err
@@ -154,7 +139,7 @@ def test_train_with_sgd_builds_nesterov_sgd_and_resumes_with_it(demo_root: Path,
     from edgeemo.training import TrainConfig
 
     assert TrainConfig.model_validate(config).optimizer == "adamw"
-    code, _, err = _invoke("train", "--data", demo_root, "--optimizer", "adam", "--out", tmp_path / "bad")
+    code, _, err = invoke("train", "--data", demo_root, "--optimizer", "adam", "--out", tmp_path / "bad")
     assert code == 2 and "'adam' is not one of 'adamw', 'sgd'" in err and not (tmp_path / "bad").exists()
 
 
@@ -171,7 +156,7 @@ def test_train_with_sharpness_aware_steps_binds_them_again_on_resume(demo_root: 
     real = sharpness.use_sharpness_aware_steps
     monkeypatch.setattr(sharpness, "use_sharpness_aware_steps", spy)
     run = tmp_path / "sam"
-    code, _, err = _invoke("train", "--data", demo_root, "--model", "mini_xception", "--epochs", "1", "--out", run,
+    code, _, err = invoke("train", "--data", demo_root, "--model", "mini_xception", "--epochs", "1", "--out", run,
                            "--batch-size", "32", "--sam-rho", "0.05", "--precision", "mixed_bfloat16", "--ema", "0.9",
                            "--no-tune-smoothing", "--no-reestimate-bn")
     assert code == 0, err
@@ -181,7 +166,7 @@ def test_train_with_sharpness_aware_steps_binds_them_again_on_resume(demo_root: 
     assert code == 0, err
     assert bound == [0.05, 0.05] and json.loads((run / "state.json").read_text())["epochs_done"] == 2
     assert np.all(np.isfinite(json.loads((run / "history.json").read_text())["loss"]))
-    code, _, err = _invoke("train", "--data", demo_root, "--sam-rho", "0", "--out", tmp_path / "bad")
+    code, _, err = invoke("train", "--data", demo_root, "--sam-rho", "0", "--out", tmp_path / "bad")
     assert code == 2 and "--sam-rho" in err and not (tmp_path / "bad").exists()
 
 
@@ -189,7 +174,7 @@ def test_train_with_epoch_weight_averaging_offers_the_average_and_resumes(demo_r
     import keras
 
     run = tmp_path / "swa"
-    code, stdout, err = _invoke("train", "--data", demo_root, "--model", "mini_xception", "--epochs", "2", "--out", run,
+    code, stdout, err = invoke("train", "--data", demo_root, "--model", "mini_xception", "--epochs", "2", "--out", run,
                                 "--batch-size", "32", "--swa-start", "1", "--no-tune-smoothing", "--no-reestimate-bn")
     assert code == 0, err
     assert "weight average of 2 epochs (from epoch 1)" in stdout
@@ -209,8 +194,8 @@ def test_train_with_epoch_weight_averaging_offers_the_average_and_resumes(demo_r
     assert code == 0, err
     assert "weight average of 3 epochs (from epoch 1)" in stdout
     # An average that would start after the last epoch is refused before anything is written.
-    code, _, err = _invoke("train", "--data", demo_root, "--epochs", "2", "--swa-start", "3", "--out", tmp_path / "late")
-    _assert_one_line_error(code, err, "--swa-start", "received 3")
+    code, _, err = invoke("train", "--data", demo_root, "--epochs", "2", "--swa-start", "3", "--out", tmp_path / "late")
+    assert_one_line_error(code, err, "--swa-start", "received 3")
     assert not (tmp_path / "late").exists()
 
 
@@ -234,7 +219,7 @@ def test_train_says_when_patience_ended_the_run_before_its_weight_average(one_ep
 def test_train_distils_from_a_teacher_run(demo_root: Path, one_epoch_run: Path, tmp_path: Path) -> None:
     teacher = one_epoch_run
     student = tmp_path / "student"
-    code, stdout, err = _invoke("train", "--data", demo_root, "--model", "mini_xception", "--epochs", "1", "--out", student,
+    code, stdout, err = invoke("train", "--data", demo_root, "--model", "mini_xception", "--epochs", "1", "--out", student,
                                 "--batch-size", "32", "--teacher", teacher / "best.keras", "--distill-weight", "0.4")
     assert code == 0, err
     assert "distilling from 1 teacher(s)" in stdout
@@ -242,13 +227,13 @@ def test_train_distils_from_a_teacher_run(demo_root: Path, one_epoch_run: Path, 
     assert probs.shape[1] == 7 and np.allclose(probs.sum(axis=1), 1.0, atol=1e-4)
     assert json.loads((student / "config.json").read_text())["teachers"] == [str(teacher / "best.keras")]
     # A teacher trained on another validation split would leak this run's validation images.
-    code, _, err = _invoke("train", "--data", demo_root, "--epochs", "1", "--out", tmp_path / "leaky", "--seed", "1",
+    code, _, err = invoke("train", "--data", demo_root, "--epochs", "1", "--out", tmp_path / "leaky", "--seed", "1",
                            "--teacher", teacher / "best.keras")
-    _assert_one_line_error(code, err, "validation split")
+    assert_one_line_error(code, err, "validation split")
     assert not (tmp_path / "leaky").exists()  # refused before anything was written
     # Another seed for initialisation and augmentation is fine when the split seed is shared; soft
     # targets go through mixup, CutMix and random erasing like labels do.
-    code, _, err = _invoke("train", "--data", demo_root, "--epochs", "1", "--out", tmp_path / "second", "--seed", "1",
+    code, _, err = invoke("train", "--data", demo_root, "--epochs", "1", "--out", tmp_path / "second", "--seed", "1",
                            "--split-seed", "0", "--teacher", teacher / "best.keras", "--batch-size", "32", "--no-tune-smoothing",
                            "--mixup", "0.2", "--cutmix", "1.0", "--erase", "0.5")
     assert code == 0, err
@@ -261,15 +246,15 @@ def test_train_distils_from_a_teacher_run(demo_root: Path, one_epoch_run: Path, 
 def test_train_distils_online_scoring_every_batch(demo_root: Path, one_epoch_run: Path, tmp_path: Path) -> None:
     student = tmp_path / "online"
     quick = ("--data", demo_root, "--epochs", "1", "--batch-size", "32", "--no-tune-smoothing", "--no-reestimate-bn")
-    code, stdout, err = _invoke("train", *quick, "--out", student, "--teacher", one_epoch_run / "best.keras",
+    code, stdout, err = invoke("train", *quick, "--out", student, "--teacher", one_epoch_run / "best.keras",
                                 "--distill-online", "--mixup", "0.2", "--precision", "mixed_bfloat16")
     assert code == 0, err
     assert "distilling from 1 teacher(s), each training batch scored as the student sees it" in stdout
     assert not (student / "teacher_probs.npy").exists()  # nothing cached: every batch is scored afresh
     assert json.loads((student / "config.json").read_text())["distill_online"] is True
     assert (student / "best.keras").is_file()
-    code, _, err = _invoke("train", *quick, "--out", tmp_path / "alone", "--distill-online")
-    _assert_one_line_error(code, err, "expected --distill-online with --teacher models", "received 0 teacher(s)")
+    code, _, err = invoke("train", *quick, "--out", tmp_path / "alone", "--distill-online")
+    assert_one_line_error(code, err, "expected --distill-online with --teacher models", "received 0 teacher(s)")
     assert not (tmp_path / "alone").exists()
 
 
@@ -286,14 +271,14 @@ def test_cross_fitted_teachers_score_only_the_images_they_never_trained_on(
     teachers = []
     for fold in (0, 1):
         run = tmp_path / f"fold{fold}"
-        code, stdout, err = _invoke("train", *quick, "--out", run, "--folds", "2", "--holdout-fold", fold, "--seed", fold,
+        code, stdout, err = invoke("train", *quick, "--out", run, "--folds", "2", "--holdout-fold", fold, "--seed", fold,
                                     "--split-seed", "0")
         assert code == 0, err
         # 210 demo faces: 21 for validation, the other 189 dealt into two folds of 94-95, one left out.
         assert " train / 21 validation images" in stdout and stdout.split(" train / ")[0].split()[-1] in ("94", "95")
         teachers.append(run / "best.keras")
     student = tmp_path / "student"
-    code, stdout, err = _invoke("train", *quick, "--out", student, "--teacher", teachers[0], "--teacher", teachers[1],
+    code, stdout, err = invoke("train", *quick, "--out", student, "--teacher", teachers[0], "--teacher", teachers[1],
                                 "--cross-fit", "--seed", "2", "--split-seed", "0")
     assert code == 0, err
     assert "189 train / 21 validation images" in stdout
@@ -326,14 +311,14 @@ def test_cross_fitted_teachers_score_only_the_images_they_never_trained_on(
     assert pooled["single_pass"] == pytest.approx(sum(r["faces"] * r["single_pass"] for r in at_zero) / 189)
     capsys.readouterr()
     code = flip_gain.main([str(one_epoch_run / "best.keras"), "--data", str(demo_root), "--held-out"])
-    _assert_one_line_error(code, capsys.readouterr().err, "expected models trained with --folds", "--folds 0")
+    assert_one_line_error(code, capsys.readouterr().err, "expected models trained with --folds", "--folds 0")
 
     # A teacher that trained on every image has nothing out of sample to give.
-    code, _, err = _invoke("train", *quick, "--out", tmp_path / "in-sample", "--teacher", one_epoch_run / "best.keras",
+    code, _, err = invoke("train", *quick, "--out", tmp_path / "in-sample", "--teacher", one_epoch_run / "best.keras",
                            "--cross-fit")
-    _assert_one_line_error(code, err, "new to at least one --cross-fit teacher", "189 of 189")
-    code, _, err = _invoke("train", *quick, "--out", tmp_path / "one-fold", "--folds", "1")
-    _assert_one_line_error(code, err, "--folds of 2 or more", "received --folds 1")
+    assert_one_line_error(code, err, "new to at least one --cross-fit teacher", "189 of 189")
+    code, _, err = invoke("train", *quick, "--out", tmp_path / "one-fold", "--folds", "1")
+    assert_one_line_error(code, err, "--folds of 2 or more", "received --folds 1")
     assert not (tmp_path / "in-sample").exists() and not (tmp_path / "one-fold").exists()
 
 
@@ -343,7 +328,7 @@ def test_refit_without_validation_trains_on_every_image_and_ships_the_average(de
 
     run = tmp_path / "refit"
     # A teacher from the split-0 carve-out is fine: a refit has no validation images it could leak.
-    code, stdout, err = _invoke("train", "--data", demo_root, "--model", "mini_xception", "--epochs", "2", "--out", run,
+    code, stdout, err = invoke("train", "--data", demo_root, "--model", "mini_xception", "--epochs", "2", "--out", run,
                                 "--batch-size", "32", "--val-fraction", "0", "--swa-start", "1", "--ema", "0.9",
                                 "--smoothing-sigma", "0.5", "--patience", "1", "--teacher", one_epoch_run / "best.keras")
     assert code == 0, err
@@ -362,7 +347,7 @@ def test_refit_without_validation_trains_on_every_image_and_ships_the_average(de
     assert any(not np.allclose(a, b) for a, b in zip(best.trainable_variables, last.trainable_variables, strict=True))
     # A --resume of the finished refit leaves best.keras alone ...
     before = (run / "best.keras").stat().st_mtime_ns
-    code, _, err = _invoke("train", "--out", run, "--resume")
+    code, _, err = invoke("train", "--out", run, "--resume")
     assert code == 0, err
     assert (run / "best.keras").stat().st_mtime_ns == before
     # ... and one trained further ships the average of all its epochs again.
@@ -382,7 +367,7 @@ def test_train_fine_tunes_from_a_model(demo_root: Path, one_epoch_run: Path, tmp
     # A learning rate of ~0 leaves the loaded weights in place: proof that training started from them.
     start = one_epoch_run
     tuned = tmp_path / "tuned"
-    code, _, err = _invoke("train", "--data", demo_root, "--epochs", "1", "--out", tuned, "--batch-size", "32",
+    code, _, err = invoke("train", "--data", demo_root, "--epochs", "1", "--out", tuned, "--batch-size", "32",
                            "--init-from", start / "best.keras", "--lr", "1e-12", "--warmup-epochs", "0", "--model", "accurate")
     assert code == 0, err
     assert json.loads((tuned / "config.json").read_text())["warmup_epochs"] == 0
@@ -391,7 +376,7 @@ def test_train_fine_tunes_from_a_model(demo_root: Path, one_epoch_run: Path, tmp
     conv = next(i for i, layer in enumerate(before.layers) if isinstance(layer, keras.layers.Conv2D))
     np.testing.assert_allclose(after.layers[conv].get_weights()[0], before.layers[conv].get_weights()[0], atol=1e-6)
     # The shipped FER-2013 model, by name; a demo dataset is not FER-2013, so no split check applies.
-    code, _, err = _invoke("train", "--data", demo_root, "--epochs", "1", "--out", tmp_path / "ref", "--batch-size", "32",
+    code, _, err = invoke("train", "--data", demo_root, "--epochs", "1", "--out", tmp_path / "ref", "--batch-size", "32",
                            "--init-from", "reference", "--seed", "3")
     assert code == 0, err
     assert json.loads((tmp_path / "ref" / "config.json").read_text())["model"] == "accurate"
@@ -401,6 +386,6 @@ def test_train_fine_tunes_from_a_model(demo_root: Path, one_epoch_run: Path, tmp
         (("--input-size", "64", "--init-from", start / "best.keras"), "taking (64, 64, 1)"),
         (("--init-from", tmp_path / "nope.keras"), "nope.keras"),
     ):
-        code, _, err = _invoke("train", "--data", demo_root, "--epochs", "1", "--out", tmp_path / "bad", *args)
-        _assert_one_line_error(code, err, needle)
+        code, _, err = invoke("train", "--data", demo_root, "--epochs", "1", "--out", tmp_path / "bad", *args)
+        assert_one_line_error(code, err, needle)
         assert not (tmp_path / "bad").exists()
