@@ -264,8 +264,9 @@ def test_cross_fitted_teachers_score_only_the_images_they_never_trained_on(
 
     from edgeemo.data import load_split
     from edgeemo.preprocess import PreprocessSpec
+    from edgeemo.training.config import TrainConfig
     from edgeemo.training.distill import teacher_probabilities
-    from edgeemo.training.trainer import TrainConfig, held_out_indices, split_indices
+    from edgeemo.training.split import held_out_indices, split_indices
 
     quick = ("--data", demo_root, "--epochs", "1", "--batch-size", "32", "--no-tune-smoothing", "--no-reestimate-bn")
     teachers = []

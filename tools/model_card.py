@@ -67,7 +67,7 @@ def _pct(x: float) -> str:
 
 def render_card(info: dict[str, Any], results: dict[str, dict[str, Any]], sizes: dict[str, int], labels: list[str],
                 headline: dict[str, Any], float_headline: dict[str, Any]) -> str:
-    from edgeemo.training.trainer import saved_config
+    from edgeemo.training.config import saved_config
 
     cfg = saved_config(info["train_config"])
     flip = info["flip_average"]

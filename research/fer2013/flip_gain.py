@@ -56,7 +56,7 @@ def summarize(plain: np.ndarray, mirror: np.ndarray, averaged: np.ndarray, agree
 def fold_run_config(model: Path, data: Path) -> Any:
     """The TrainConfig of the run MODEL came from (config.json beside it) when that run left a fold
     of data/train out; otherwise the line that says why it cannot be scored with --held-out."""
-    from edgeemo.training.trainer import TrainConfig, images_loaded, run_config
+    from edgeemo.training.config import TrainConfig, images_loaded, run_config
 
     if not (model.parent / "config.json").is_file():
         return f"expected a run's config.json beside every model with --held-out, received {model} without one"
@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     from edgeemo.fileio import write_json
     from edgeemo.preprocess import PreprocessSpec
     from edgeemo.runtime.keras_rt import KerasRuntime
-    from edgeemo.training.trainer import held_out_indices
+    from edgeemo.training.split import held_out_indices
 
     configs = [fold_run_config(path, args.data) for path in args.models] if args.held_out else []
     problem = next((c for c in configs if isinstance(c, str)), None)

@@ -30,7 +30,7 @@ RECORD_FILES = ("history.json",)  # kept when the run has it; nothing reads it t
 
 def problem(run: Path) -> str | None:
     """What keeps RUN from being kept (one line), or None when it is a finished run."""
-    from edgeemo.training.trainer import run_config, stops_early
+    from edgeemo.training.config import run_config, stops_early
 
     missing = [name for name in ("best.keras", *KEPT_FILES) if not (run / name).is_file()]
     if missing:

@@ -17,7 +17,8 @@ SCRIPT = REPO / "research" / "fer2013" / "recover_teachers.py"
 def test_rebuilds_each_shipped_model_as_a_teacher_run(tmp_path: Path) -> None:
     keras = pytest.importorskip("keras", reason="needs the host extra (tensorflow)")
     from edgeemo.preprocess import load_spec_file
-    from edgeemo.training.trainer import TrainConfig, _check_same_split
+    from edgeemo.training.config import TrainConfig
+    from edgeemo.training.split import check_same_split
 
     shallow = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--is-shallow-repository"], capture_output=True, text=True)
     if shallow.returncode != 0 or shallow.stdout.strip() != "false":
@@ -30,10 +31,10 @@ def test_rebuilds_each_shipped_model_as_a_teacher_run(tmp_path: Path) -> None:
     for run in tmp_path.iterdir():
         model = keras.models.load_model(run / "best.keras")
         assert model.input_shape[1:] == (48, 48, 1) and model.output_shape[-1] == 7
-        _check_same_split(run / "best.keras", student)  # raises if the run says it used another split
+        check_same_split(run / "best.keras", student)  # raises if the run says it used another split
         assert json.loads((run / "config.json").read_text())["data"] == "fer2013"
         sigmas[run.name] = load_spec_file(run / "spec.json", strict=False)["preprocess"].smoothing_sigma
     assert sigmas == {"row3": 0.7, "row5": 0.7, "row11": 0.5, "row16": 0.5}  # as chosen on validation (EXPERIMENTS.md)
     # A student on another split would have its validation images in these teachers' training data.
     with pytest.raises(ValueError, match="validation split"):
-        _check_same_split(tmp_path / "row5" / "best.keras", TrainConfig(data="/anywhere/fer2013", split_seed=1))
+        check_same_split(tmp_path / "row5" / "best.keras", TrainConfig(data="/anywhere/fer2013", split_seed=1))
