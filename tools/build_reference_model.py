@@ -66,8 +66,8 @@ def main(argv: list[str] | None = None) -> int:
     from edgeemo.evaluation.flip_average import choose_flip_average
     from edgeemo.evaluation.report import evaluate_runtimes, write_report
     from edgeemo.export.job import QuantizeJob, run_quantize
-    from edgeemo.export.model_io import load_keras_model
     from edgeemo.fileio import atomic_dir, write_json, write_text
+    from edgeemo.models.io import load_keras_model
     from edgeemo.models.zoo import count_macs, count_params
     from edgeemo.plots import plot_training_curves
     from edgeemo.preprocess import load_spec_file

@@ -64,7 +64,7 @@ class QuantizeResult:
 
 def resolve_spec(job: QuantizeJob, model: Any) -> tuple[PreprocessSpec, list[str], bool]:
     """Spec and labels: the sidecar spec.json (or --spec), then flags; the input shape always from the model."""
-    from edgeemo.export.model_io import check_feedable
+    from edgeemo.models.io import check_feedable
 
     h, w, c = check_feedable(model)
     if job.spec_file and not job.spec_file.is_file():
@@ -113,7 +113,7 @@ def load_calibration(source: Path | LabeledImages, spec: PreprocessSpec, labels:
 
 
 def run_quantize(job: QuantizeJob, progress: Any = None) -> QuantizeResult:
-    from edgeemo.export.model_io import load_keras_model
+    from edgeemo.models.io import load_keras_model
     from edgeemo.runtime.keras_rt import KerasRuntime
 
     recipe = job.recipe

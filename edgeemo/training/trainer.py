@@ -192,7 +192,7 @@ def _compile(model: Any, config: TrainConfig, steps_per_epoch: int) -> None:
 
 def _initial_model(config: TrainConfig, path: str) -> Any:
     """The --init-from model at `path`, checked against this run's input and classes."""
-    from edgeemo.export.model_io import load_keras_model
+    from edgeemo.models.io import load_keras_model
 
     model = load_keras_model(path)
     expected = tuple(config.preprocess.input_shape)
