@@ -19,7 +19,7 @@ __all__ = [
     "fer_faces",
     "hopper_face",
     "make_face_frames",
-    "tiny_bundle",
+    "device_bundle",
     "write_video",
 ]
 
@@ -43,7 +43,7 @@ def _device_bundle(root: str) -> Path:
     return out
 
 
-def tiny_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def device_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A copy of the shipped int8 bundle (BlazeFace included) with flip averaging off: a real
     model that needs no TensorFlow and no training in the test session."""
     return _device_bundle(str(tmp_path_factory.getbasetemp() / "device-bundle"))
