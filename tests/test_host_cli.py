@@ -16,8 +16,8 @@ pytest.importorskip("tensorflow", reason="needs the host extra (tensorflow)")
 def test_quantize_with_eval_writes_report_and_bundle(tiny_artifacts: dict[str, Path], demo_root: Path, tmp_path: Path) -> None:
     out = tmp_path / "q"
     code, stdout, stderr = invoke("quantize", tiny_artifacts["keras"], "--calib", demo_root, "--out", out,
-                                   "--formats", "tflite", "--precisions", "fp32,int8", "--calib-samples", "32",
-                                   "--eval", demo_root, "--target", "rpi4", "--archive")
+                                  "--formats", "tflite", "--precisions", "fp32,int8", "--calib-samples", "32",
+                                  "--eval", demo_root, "--target", "rpi4", "--archive")
     assert code == 0, stderr
     report = json.loads((out / "report.json").read_text())
     assert set(report["artifacts"]) == {"keras-float", "tflite-fp32", "tflite-int8"}
@@ -29,8 +29,8 @@ def test_quantize_with_eval_writes_report_and_bundle(tiny_artifacts: dict[str, P
 
 def test_max_drop_fails_the_run(tiny_artifacts: dict[str, Path], demo_root: Path, tmp_path: Path) -> None:
     code, _, stderr = invoke("quantize", tiny_artifacts["keras"], "--calib", demo_root, "--out", tmp_path / "q",
-                              "--formats", "tflite", "--precisions", "int8", "--calib-samples", "16",
-                              "--eval", demo_root, "--max-drop", "-100")
+                             "--formats", "tflite", "--precisions", "int8", "--calib-samples", "16",
+                             "--eval", demo_root, "--max-drop", "-100")
     assert code == 1 and "--max-drop" in stderr
 
 
@@ -52,8 +52,8 @@ def test_external_64px_model_scaled_to_minus_one_one(demo_root: Path, tmp_path: 
     model.save(tmp_path / "external.h5")
     out = tmp_path / "q"
     code, _, stderr = invoke("quantize", tmp_path / "external.h5", "--calib", demo_root, "--out", out,
-                              "--formats", "tflite,onnx", "--precisions", "int8", "--normalization", "-1_1",
-                              "--calib-samples", "16", "--no-detector")
+                             "--formats", "tflite,onnx", "--precisions", "int8", "--normalization", "-1_1",
+                             "--calib-samples", "16", "--no-detector")
     assert code == 0, stderr
     manifest = json.loads((out / "bundle" / "manifest.json").read_text())
     assert manifest["preprocess"]["height"] == 64 and manifest["preprocess"]["channels"] == 3
@@ -89,7 +89,7 @@ def test_bad_inputs_are_one_line_exit_2(tiny_artifacts: dict[str, Path], demo_ro
 
 def test_evaluate_bundle_and_artifacts(tiny_artifacts: dict[str, Path], demo_root: Path, tmp_path: Path) -> None:
     code, stdout, stderr = invoke("evaluate", tiny_artifacts["tflite-fp32"], tiny_artifacts["tflite-int8"],
-                                   "--data", demo_root, "--json", tmp_path / "eval.json")
+                                  "--data", demo_root, "--json", tmp_path / "eval.json")
     assert code == 0, stderr
     results = json.loads((tmp_path / "eval.json").read_text())["artifacts"]
     assert abs(results["tiny_int8.tflite"]["drop_pp"]) < 15

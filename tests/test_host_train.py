@@ -22,7 +22,7 @@ def one_epoch_run(demo_root: Path, tmp_path_factory: pytest.TempPathFactory) -> 
     """A finished one-epoch mini_xception run (split seed 0): a teacher or a starting point."""
     run = tmp_path_factory.mktemp("runs") / "one-epoch"
     code, _, err = invoke("train", "--data", demo_root, "--model", "mini_xception", "--epochs", "1", "--out", run,
-                           "--batch-size", "32")
+                          "--batch-size", "32")
     assert code == 0, err
     return run
 
@@ -36,7 +36,7 @@ def _resume_to(run: Path, epochs: int, config: dict) -> tuple[int, str, str]:
 def test_train_resume_continues_from_the_last_epoch(demo_root: Path, tmp_path: Path) -> None:
     run = tmp_path / "run"
     code, stdout, err = invoke("train", "--data", demo_root, "--model", "mini_xception", "--epochs", "1", "--out", run,
-                                "--batch-size", "32", "--weight-decay", "0.03")
+                               "--batch-size", "32", "--weight-decay", "0.03")
     assert code == 0, err
     assert "inference smoothing: sigma" in stdout and "with flip averaging: validation accuracy" in stdout
     assert "BatchNorm statistics re-estimated on" in stdout
@@ -70,8 +70,8 @@ def test_train_in_mixed_bfloat16_saves_a_float32_best_model_and_resumes(demo_roo
 
     run = tmp_path / "bf16"
     code, _, err = invoke("train", "--data", demo_root, "--model", "mini_xception", "--epochs", "1", "--out", run,
-                           "--batch-size", "32", "--precision", "mixed_bfloat16", "--no-tune-smoothing",
-                           "--no-reestimate-bn")  # best.keras keeps last.keras's statistics, to compare them
+                          "--batch-size", "32", "--precision", "mixed_bfloat16", "--no-tune-smoothing",
+                          "--no-reestimate-bn")  # best.keras keeps last.keras's statistics, to compare them
     assert code == 0, err
     last, best = keras.models.load_model(run / "last.keras"), keras.models.load_model(run / "best.keras")
     assert last.name == best.name == "mini_xception"
@@ -95,7 +95,7 @@ def test_train_with_weight_averaging_keeps_the_averaged_model_and_resumes(demo_r
 
     run = tmp_path / "ema"
     code, stdout, err = invoke("train", "--data", demo_root, "--model", "mini_xception", "--epochs", "1", "--out", run,
-                                "--batch-size", "32", "--ema", "0.9", "--no-tune-smoothing")
+                               "--batch-size", "32", "--ema", "0.9", "--no-tune-smoothing")
     assert code == 0, err
     history = json.loads((run / "history.json").read_text())
     state = json.loads((run / "state.json").read_text())
@@ -122,8 +122,8 @@ def test_train_with_sgd_builds_nesterov_sgd_and_resumes_with_it(demo_root: Path,
 
     run = tmp_path / "sgd"
     code, _, err = invoke("train", "--data", demo_root, "--model", "mini_xception", "--epochs", "1", "--out", run,
-                           "--batch-size", "32", "--optimizer", "sgd", "--lr", "0.01", "--weight-decay", "5e-4",
-                           "--ema", "0.9", "--no-tune-smoothing", "--no-reestimate-bn")
+                          "--batch-size", "32", "--optimizer", "sgd", "--lr", "0.01", "--weight-decay", "5e-4",
+                          "--ema", "0.9", "--no-tune-smoothing", "--no-reestimate-bn")
     assert code == 0, err
     optimizer = keras.models.load_model(run / "last.keras").optimizer
     assert isinstance(optimizer, keras.optimizers.SGD) and optimizer.nesterov and optimizer.momentum == 0.9
@@ -157,8 +157,8 @@ def test_train_with_sharpness_aware_steps_binds_them_again_on_resume(demo_root: 
     monkeypatch.setattr(sharpness, "use_sharpness_aware_steps", spy)
     run = tmp_path / "sam"
     code, _, err = invoke("train", "--data", demo_root, "--model", "mini_xception", "--epochs", "1", "--out", run,
-                           "--batch-size", "32", "--sam-rho", "0.05", "--precision", "mixed_bfloat16", "--ema", "0.9",
-                           "--no-tune-smoothing", "--no-reestimate-bn")
+                          "--batch-size", "32", "--sam-rho", "0.05", "--precision", "mixed_bfloat16", "--ema", "0.9",
+                          "--no-tune-smoothing", "--no-reestimate-bn")
     assert code == 0, err
     config = json.loads((run / "config.json").read_text())
     assert config["sam_rho"] == 0.05 and bound == [0.05]
@@ -175,7 +175,7 @@ def test_train_with_epoch_weight_averaging_offers_the_average_and_resumes(demo_r
 
     run = tmp_path / "swa"
     code, stdout, err = invoke("train", "--data", demo_root, "--model", "mini_xception", "--epochs", "2", "--out", run,
-                                "--batch-size", "32", "--swa-start", "1", "--no-tune-smoothing", "--no-reestimate-bn")
+                               "--batch-size", "32", "--swa-start", "1", "--no-tune-smoothing", "--no-reestimate-bn")
     assert code == 0, err
     assert "weight average of 2 epochs (from epoch 1)" in stdout
     state = json.loads((run / "state.json").read_text())
@@ -220,7 +220,7 @@ def test_train_distils_from_a_teacher_run(demo_root: Path, one_epoch_run: Path, 
     teacher = one_epoch_run
     student = tmp_path / "student"
     code, stdout, err = invoke("train", "--data", demo_root, "--model", "mini_xception", "--epochs", "1", "--out", student,
-                                "--batch-size", "32", "--teacher", teacher / "best.keras", "--distill-weight", "0.4")
+                               "--batch-size", "32", "--teacher", teacher / "best.keras", "--distill-weight", "0.4")
     assert code == 0, err
     assert "distilling from 1 teacher(s)" in stdout
     probs = np.load(student / "teacher_probs.npy")
@@ -228,14 +228,14 @@ def test_train_distils_from_a_teacher_run(demo_root: Path, one_epoch_run: Path, 
     assert json.loads((student / "config.json").read_text())["teachers"] == [str(teacher / "best.keras")]
     # A teacher trained on another validation split would leak this run's validation images.
     code, _, err = invoke("train", "--data", demo_root, "--epochs", "1", "--out", tmp_path / "leaky", "--seed", "1",
-                           "--teacher", teacher / "best.keras")
+                          "--teacher", teacher / "best.keras")
     assert_one_line_error(code, err, "validation split")
     assert not (tmp_path / "leaky").exists()  # refused before anything was written
     # Another seed for initialisation and augmentation is fine when the split seed is shared; soft
     # targets go through mixup, CutMix and random erasing like labels do.
     code, _, err = invoke("train", "--data", demo_root, "--epochs", "1", "--out", tmp_path / "second", "--seed", "1",
-                           "--split-seed", "0", "--teacher", teacher / "best.keras", "--batch-size", "32", "--no-tune-smoothing",
-                           "--mixup", "0.2", "--cutmix", "1.0", "--erase", "0.5")
+                          "--split-seed", "0", "--teacher", teacher / "best.keras", "--batch-size", "32", "--no-tune-smoothing",
+                          "--mixup", "0.2", "--cutmix", "1.0", "--erase", "0.5")
     assert code == 0, err
     second_config = json.loads((tmp_path / "second" / "config.json").read_text())
     assert second_config["cutmix"] == 1.0 and second_config["erase"] == 0.5
@@ -247,7 +247,7 @@ def test_train_distils_online_scoring_every_batch(demo_root: Path, one_epoch_run
     student = tmp_path / "online"
     quick = ("--data", demo_root, "--epochs", "1", "--batch-size", "32", "--no-tune-smoothing", "--no-reestimate-bn")
     code, stdout, err = invoke("train", *quick, "--out", student, "--teacher", one_epoch_run / "best.keras",
-                                "--distill-online", "--mixup", "0.2", "--precision", "mixed_bfloat16")
+                               "--distill-online", "--mixup", "0.2", "--precision", "mixed_bfloat16")
     assert code == 0, err
     assert "distilling from 1 teacher(s), each training batch scored as the student sees it" in stdout
     assert not (student / "teacher_probs.npy").exists()  # nothing cached: every batch is scored afresh
@@ -273,14 +273,14 @@ def test_cross_fitted_teachers_score_only_the_images_they_never_trained_on(
     for fold in (0, 1):
         run = tmp_path / f"fold{fold}"
         code, stdout, err = invoke("train", *quick, "--out", run, "--folds", "2", "--holdout-fold", fold, "--seed", fold,
-                                    "--split-seed", "0")
+                                   "--split-seed", "0")
         assert code == 0, err
         # 210 demo faces: 21 for validation, the other 189 dealt into two folds of 94-95, one left out.
         assert " train / 21 validation images" in stdout and stdout.split(" train / ")[0].split()[-1] in ("94", "95")
         teachers.append(run / "best.keras")
     student = tmp_path / "student"
     code, stdout, err = invoke("train", *quick, "--out", student, "--teacher", teachers[0], "--teacher", teachers[1],
-                                "--cross-fit", "--seed", "2", "--split-seed", "0")
+                               "--cross-fit", "--seed", "2", "--split-seed", "0")
     assert code == 0, err
     assert "189 train / 21 validation images" in stdout
     assert "each image scored by the teachers that never trained on it" in stdout
@@ -316,7 +316,7 @@ def test_cross_fitted_teachers_score_only_the_images_they_never_trained_on(
 
     # A teacher that trained on every image has nothing out of sample to give.
     code, _, err = invoke("train", *quick, "--out", tmp_path / "in-sample", "--teacher", one_epoch_run / "best.keras",
-                           "--cross-fit")
+                          "--cross-fit")
     assert_one_line_error(code, err, "new to at least one --cross-fit teacher", "189 of 189")
     code, _, err = invoke("train", *quick, "--out", tmp_path / "one-fold", "--folds", "1")
     assert_one_line_error(code, err, "--folds of 2 or more", "received --folds 1")
@@ -330,8 +330,8 @@ def test_refit_without_validation_trains_on_every_image_and_ships_the_average(de
     run = tmp_path / "refit"
     # A teacher from the split-0 carve-out is fine: a refit has no validation images it could leak.
     code, stdout, err = invoke("train", "--data", demo_root, "--model", "mini_xception", "--epochs", "2", "--out", run,
-                                "--batch-size", "32", "--val-fraction", "0", "--swa-start", "1", "--ema", "0.9",
-                                "--smoothing-sigma", "0.5", "--patience", "1", "--teacher", one_epoch_run / "best.keras")
+                               "--batch-size", "32", "--val-fraction", "0", "--swa-start", "1", "--ema", "0.9",
+                               "--smoothing-sigma", "0.5", "--patience", "1", "--teacher", one_epoch_run / "best.keras")
     assert code == 0, err
     assert "refit, no validation after 2 epochs" in stdout and "210 train / 0 validation images" in stdout
     assert "the weight average of 2 epochs" in stdout
@@ -369,7 +369,7 @@ def test_train_fine_tunes_from_a_model(demo_root: Path, one_epoch_run: Path, tmp
     start = one_epoch_run
     tuned = tmp_path / "tuned"
     code, _, err = invoke("train", "--data", demo_root, "--epochs", "1", "--out", tuned, "--batch-size", "32",
-                           "--init-from", start / "best.keras", "--lr", "1e-12", "--warmup-epochs", "0", "--model", "accurate")
+                          "--init-from", start / "best.keras", "--lr", "1e-12", "--warmup-epochs", "0", "--model", "accurate")
     assert code == 0, err
     assert json.loads((tuned / "config.json").read_text())["warmup_epochs"] == 0
     before, after = keras.models.load_model(start / "best.keras"), keras.models.load_model(tuned / "last.keras")
@@ -378,7 +378,7 @@ def test_train_fine_tunes_from_a_model(demo_root: Path, one_epoch_run: Path, tmp
     np.testing.assert_allclose(after.layers[conv].get_weights()[0], before.layers[conv].get_weights()[0], atol=1e-6)
     # The shipped FER-2013 model, by name; a demo dataset is not FER-2013, so no split check applies.
     code, _, err = invoke("train", "--data", demo_root, "--epochs", "1", "--out", tmp_path / "ref", "--batch-size", "32",
-                           "--init-from", "reference", "--seed", "3")
+                          "--init-from", "reference", "--seed", "3")
     assert code == 0, err
     assert json.loads((tmp_path / "ref" / "config.json").read_text())["model"] == "accurate"
     # Refused before anything is written: another validation split, another input size, a missing file.
