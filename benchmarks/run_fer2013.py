@@ -69,8 +69,8 @@ def _export_untrained(keras_path: Path, data: Path, calib_samples: int) -> Path:
     from edgeemo.export.convert import export_artifact
     from edgeemo.export.formats import EXPORTS, ExportOptions, artifact_key, artifact_name
     from edgeemo.export.job import load_calibration
-    from edgeemo.export.model_io import load_keras_model
     from edgeemo.labels import FER2013_LABELS
+    from edgeemo.models.io import load_keras_model
     from edgeemo.preprocess import PreprocessSpec
     from edgeemo.recipes import load_recipe
 

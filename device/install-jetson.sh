@@ -7,20 +7,12 @@
 #   sudo ORT_WHEEL=/path/onnxruntime_gpu-*.whl ./device/install-jetson.sh [checkout] [bundle]
 set -euo pipefail
 
-SRC="${1:-.}"
-BUNDLE="${2:-}"
-PREFIX=/opt/edgeemo
-
-if [[ $EUID -ne 0 ]]; then echo "run as root (sudo)" >&2; exit 1; fi
-
-apt-get update
+DEVICE_DIR="$(dirname "$0")"
+# shellcheck source=install-common.sh
+source "$DEVICE_DIR/install-common.sh" "$@"
 apt-get install -y --no-install-recommends python3-venv python3-pip python3-opencv
 
-id -u edgeemo >/dev/null 2>&1 || useradd --system --home-dir /var/lib/edgeemo --shell /usr/sbin/nologin edgeemo
-usermod -aG video edgeemo
-
-python3 -m venv --system-site-packages "$PREFIX/venv"
-"$PREFIX/venv/bin/pip" install --upgrade pip
+make_user_and_venv
 if [[ -n "${ORT_WHEEL:-}" ]]; then "$PREFIX/venv/bin/pip" install "$ORT_WHEEL"; fi
 "$PREFIX/venv/bin/pip" install "${SRC}[device]"
 "$PREFIX/venv/bin/python" - <<'PY'
@@ -29,7 +21,6 @@ m = re.search(r"GStreamer:\s*(\S+)", cv2.getBuildInformation())
 print("OpenCV", cv2.__version__, "GStreamer:", m.group(1) if m else "unknown")
 PY
 
-DEVICE_DIR="$(dirname "$0")"
 # shellcheck source=install-service.sh
 source "$DEVICE_DIR/install-service.sh"
 cat <<'MSG'

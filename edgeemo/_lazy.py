@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import importlib.util
 import os
+import re
 import sys
+import tempfile
+from collections.abc import Iterator
 from types import ModuleType
 
 from edgeemo.errors import MissingDependency
 
-__all__ = ["require", "require_tensorflow", "set_opencv_log_level"]
+__all__ = ["require", "require_keras", "require_tensorflow", "set_opencv_log_level"]
 
 
 def require(module: str, extra: str, package: str | None = None) -> ModuleType:
@@ -24,13 +29,67 @@ def require(module: str, extra: str, package: str | None = None) -> ModuleType:
 
 
 def require_tensorflow() -> ModuleType:
-    """TensorFlow with its start-up chatter turned down; host side only.
+    """TensorFlow, imported once with its start-up chatter filtered out; host side only.
 
-    Level 3 also hides the "no CUDA driver" lines every CPU-only machine prints; real failures
-    still arrive as Python exceptions.
+    TensorFlow's C++ side prints oneDNN, CPU-feature, "Could not find cuda drivers" and "failed call
+    to cuInit" lines at import and at device set-up, before absl logging is configured, so
+    TF_CPP_MIN_LOG_LEVEL alone does not hide them. Both happen here with stderr captured; every
+    captured line that is not one of those known notices is written back, so real errors still show.
+    EDGEEMO_TF_LOGS=1 keeps everything.
     """
+    if "tensorflow" in sys.modules:
+        return sys.modules["tensorflow"]
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    return require("tensorflow", "host")
+    with _filtered_stderr():
+        tf = require("tensorflow", "host")
+        tf.config.list_logical_devices()  # device set-up prints its lines now, not mid-command
+    return tf
+
+
+def require_keras() -> ModuleType:
+    """Keras, after a quiet TensorFlow import when TensorFlow is installed (any backend converts with it)."""
+    if importlib.util.find_spec("tensorflow") is not None:
+        require_tensorflow()
+    return require("keras", "host")
+
+
+# Start-up notices TensorFlow prints on every machine without a GPU, or about its own build.
+_TF_NOISE = re.compile(
+    r"All log messages before absl::InitializeLog\(\) is called"
+    r"|\] oneDNN custom operations are on"
+    r"|cudart_stub\.cc:\d+\] Could not find cuda drivers"
+    r"|cpu_feature_guard\.cc:\d+\] This TensorFlow binary is optimized"
+    r"|^To enable the following instructions: .* rebuild TensorFlow"
+    r"|cuda_platform\.cc:\d+\] failed call to cuInit"
+    r"|Unable to register cu(DNN|FFT|BLAS) factory"
+    r"|computation_placer\.cc:\d+\] computation placer already registered"
+    r"|TF-TRT Warning: Could not find TensorRT"
+)
+
+
+@contextlib.contextmanager
+def _filtered_stderr() -> Iterator[None]:
+    """Capture fd 2 for the block, then write back every line that is not TensorFlow start-up noise."""
+    if os.environ.get("EDGEEMO_TF_LOGS") == "1":
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as sink:
+        os.dup2(sink.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            sink.seek(0)
+            kept = [line for line in sink.read().decode(errors="replace").splitlines(keepends=True)
+                    if line.strip() and not _TF_NOISE.search(line)]
+            if kept:
+                sys.stderr.write("".join(kept))
+                sys.stderr.flush()
+
 
 
 # What the user exported before edgeemo touched it; that choice always wins.

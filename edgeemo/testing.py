@@ -3,7 +3,6 @@ then converted and bundled through the same code path users run (host extra need
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from edgeemo.labels import FER2013_LABELS
@@ -16,9 +15,11 @@ def train_tiny_model(out_dir: Path, *, epochs: int = 3, per_class: int = 60, see
                      spec: PreprocessSpec | None = None, labels: tuple[str, ...] | list[str] = FER2013_LABELS) -> Path:
     """A ~5k-parameter CNN fitted for a few seconds: confident enough that int8 agreement is meaningful.
     Writes out_dir/tiny.keras and spec.json; returns the .keras path."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    import keras
     import numpy as np
+
+    from edgeemo._lazy import require_keras
+
+    keras = require_keras()
 
     from edgeemo.data.demo import make_demo_images
     from edgeemo.fileio import write_json

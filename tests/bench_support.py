@@ -1,4 +1,4 @@
-"""Shared helper for the benchmark tests: load a script from benchmarks/ as a module."""
+"""Shared helper for the tests of the repository's scripts: load benchmarks/NAME.py or tools/NAME.py as a module."""
 
 from __future__ import annotations
 
@@ -7,16 +7,18 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
-BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+REPO = Path(__file__).resolve().parents[1]
+BENCHMARKS = REPO / "benchmarks"
 
-__all__ = ["BENCHMARKS", "load_script"]
+__all__ = ["BENCHMARKS", "REPO", "load_script"]
 
 
-def load_script(name: str) -> ModuleType:
-    """benchmarks/NAME.py as a module; benchmarks/ goes on sys.path for the scripts that import a sibling."""
-    if str(BENCHMARKS) not in sys.path:
-        sys.path.insert(0, str(BENCHMARKS))
-    spec = importlib.util.spec_from_file_location(name, BENCHMARKS / f"{name}.py")
+def load_script(name: str, folder: str = "benchmarks") -> ModuleType:
+    """FOLDER/NAME.py as a module; FOLDER goes on sys.path for the scripts that import a sibling."""
+    where = REPO / folder
+    if str(where) not in sys.path:
+        sys.path.insert(0, str(where))
+    spec = importlib.util.spec_from_file_location(name, where / f"{name}.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

@@ -27,3 +27,11 @@ def tiny_artifacts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     from edgeemo.testing import make_tiny_artifacts
 
     return make_tiny_artifacts(tmp_path_factory.mktemp("tiny"))
+
+
+@pytest.fixture(scope="session")
+def demo_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The synthetic demo dataset (train/ and test/, 30 and 15 faces per class)."""
+    from edgeemo.data.demo import write_demo_dataset
+
+    return write_demo_dataset(tmp_path_factory.mktemp("demo") / "data", train_per_class=30, test_per_class=15)

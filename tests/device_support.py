@@ -1,10 +1,12 @@
-"""Shared helpers for the device tests: a tiny real bundle (built once per session), face images
+"""Shared helpers for the device tests: a real bundle (the shipped one, copied once per session), face images
 and videos with faces pasted at known places."""
 
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
+import shutil
 from functools import lru_cache
 from pathlib import Path
 
@@ -17,7 +19,7 @@ __all__ = [
     "fer_faces",
     "hopper_face",
     "make_face_frames",
-    "tiny_bundle",
+    "device_bundle",
     "write_video",
 ]
 
@@ -25,16 +27,26 @@ FRAME_W, FRAME_H = 640, 480
 
 
 @lru_cache(maxsize=1)
-def _tiny_bundle(root: str) -> Path:
-    from edgeemo.testing import make_tiny_bundle
+def _device_bundle(root: str) -> Path:
+    from edgeemo.bundle import default_bundle_path
 
-    return make_tiny_bundle(Path(root) / "tiny", int8=True, with_detector=True)
+    shipped = default_bundle_path()
+    if shipped is None:
+        pytest.skip("the shipped default bundle is missing from edgeemo/assets/")
+    out = Path(root) / "bundle"
+    shutil.copytree(shipped, out)
+    # One pass per face, as in a bundle built without flip averaging: the tests count batches.
+    manifest = out / "manifest.json"
+    data = json.loads(manifest.read_text())
+    data["flip_average"] = False
+    manifest.write_text(json.dumps(data, indent=2))
+    return out
 
 
-def tiny_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The int8 tiny bundle with BlazeFace, trained and converted once per test session."""
-    pytest.importorskip("tensorflow", reason="building the test bundle needs the host extra")
-    return _tiny_bundle(str(tmp_path_factory.getbasetemp() / "device-bundle"))
+def device_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the shipped int8 bundle (BlazeFace included) with flip averaging off: a real
+    model that needs no TensorFlow and no training in the test session."""
+    return _device_bundle(str(tmp_path_factory.getbasetemp() / "device-bundle"))
 
 
 def hopper_face() -> np.ndarray:

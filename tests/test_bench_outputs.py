@@ -27,10 +27,9 @@ RUNS, REPEATS = 12, 3
 
 
 @pytest.fixture(scope="module")
-def tiny(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    from edgeemo.testing import make_tiny_artifacts
-
-    return make_tiny_artifacts(tmp_path_factory.mktemp("tiny"))
+def tiny(tiny_artifacts: dict[str, Path]) -> dict[str, Path]:
+    """The session's tiny model and its artifacts (conftest.py), built once for every test that needs them."""
+    return tiny_artifacts
 
 
 @pytest.fixture(scope="module")

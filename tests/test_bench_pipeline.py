@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from device_support import device_bundle
 
-pytest.importorskip("tensorflow")
 pytest.importorskip("cv2")
 
 from edgeemo.bench.pipeline import PIPELINE_STAGES, pipeline_markdown, run_pipeline_bench  # noqa: E402
@@ -14,9 +14,8 @@ from edgeemo.bench.pipeline import PIPELINE_STAGES, pipeline_markdown, run_pipel
 
 @pytest.fixture(scope="module")
 def bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from edgeemo.testing import make_tiny_bundle
-
-    return make_tiny_bundle(tmp_path_factory.mktemp("pipe"), with_detector=False)
+    """A copy of the shipped bundle (flip averaging off); the tests pass their own fake detector."""
+    return device_bundle(tmp_path_factory)
 
 
 def test_every_stage_is_timed_and_fps_reported(bundle: Path, tmp_path: Path) -> None:

@@ -39,6 +39,7 @@ def test_bad_arguments_are_one_line_and_exit_2(tmp_path):
 
 
 @pytest.mark.integration
+@pytest.mark.slow  # 20 s of a real daemon process
 def test_short_soak_of_the_real_daemon(tmp_path):
     pytest.importorskip("matplotlib")
     proc = subprocess.run([sys.executable, str(SCRIPT), "--minutes", "0.3", "--warmup", "6", "--interval", "1",

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from device_support import fer_faces, hopper_face, make_face_frames, tiny_bundle, write_video
+from device_support import device_bundle, fer_faces, hopper_face, make_face_frames, write_video
 
 pytestmark = pytest.mark.integration
 cv2 = pytest.importorskip("cv2")
@@ -27,7 +27,7 @@ cv2 = pytest.importorskip("cv2")
 
 @pytest.fixture(scope="module")
 def bundle(tmp_path_factory):
-    return tiny_bundle(tmp_path_factory)
+    return device_bundle(tmp_path_factory)
 
 
 EDGEEMO = [sys.executable, "-c", "from edgeemo.cli import main; main()"]

@@ -1,4 +1,4 @@
-"""`edgeemo run` and the pipeline on real video with the tiny int8 bundle and BlazeFace."""
+"""`edgeemo run` and the pipeline on real video with the shipped int8 bundle and BlazeFace."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import urllib.request
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from device_support import hopper_face, make_face_frames, tiny_bundle, write_video
+from device_support import device_bundle, hopper_face, make_face_frames, write_video
 
 from edgeemo.cli import cli
 from edgeemo.daemon.config import parse_config
@@ -26,7 +26,7 @@ cv2 = pytest.importorskip("cv2")
 
 @pytest.fixture(scope="module")
 def bundle(tmp_path_factory):
-    return tiny_bundle(tmp_path_factory)
+    return device_bundle(tmp_path_factory)
 
 
 @pytest.fixture(scope="module")

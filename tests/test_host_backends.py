@@ -15,6 +15,7 @@ from edgeemo.cli import cli
 
 pytest.importorskip("tensorflow", reason="needs the host extra (tensorflow)")
 pytest.importorskip("jax", reason="needs the jax extra (pip install -e '.[host,jax]')")
+pytestmark = pytest.mark.slow  # `edgeemo train` in a JAX process
 
 
 def test_jax_trained_model_converts_to_int8(tmp_path: Path) -> None:

@@ -25,6 +25,7 @@ def test_loaders_match_the_published_counts(fer2013_root: Path) -> None:
     assert train.class_counts() == TRAIN_COUNTS and train.images.shape[1:] == (48, 48, 1)
 
 
+@pytest.mark.slow  # two epochs on all of FER-2013's training split
 def test_short_training_then_quantize_and_evaluate_on_test(fer2013_root: Path, tmp_path: Path) -> None:
     pytest.importorskip("tensorflow", reason="needs the host extra (tensorflow)")
     run = tmp_path / "run"

@@ -34,6 +34,7 @@ def test_accurate_keeps_the_shipped_architecture_and_its_variants_fit_the_budget
     assert len(convs) == 10
 
 
+@pytest.mark.slow  # a TensorFlow process per model: 50 s on 2 cores
 @pytest.mark.parametrize("name", list(ZOO))
 def test_zoo_model_takes_a_float32_training_step(name: str) -> None:
     # In a child process: a crash in a native kernel's gradient (TensorFlow 2.21's oneDNN aborts

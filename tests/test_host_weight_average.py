@@ -32,7 +32,7 @@ def test_mean_of_the_epochs_resumes_from_its_file_and_skips_repeated_epochs(tmp_
 
 
 def test_early_stopping_waits_for_the_averaging_epochs_to_end() -> None:
-    from edgeemo.training.trainer import TrainConfig, stops_early
+    from edgeemo.training.config import TrainConfig, stops_early
 
     plain = TrainConfig(data="/anywhere", epochs=120, patience=30)
     averaged = plain.model_copy(update={"swa_start": 91})

@@ -5,7 +5,7 @@ so a model never sees a face as sharp as a camera crop or a test image. Blurring
 little at inference brings them back to what it trained on. With `--warp chained` (three
 resamplings per face) a sigma of 0.7 pixels lifted FER-2013 validation accuracy by 2.5-3.7 points
 for every model tried; with `--warp single` (one) the faces stay sharper and 0-0.4 px is best
-(benchmarks/EXPERIMENTS.md). The blur is applied in PreprocessSpec.normalize, so every runtime and
+(research/fer2013/EXPERIMENTS.md). The blur is applied in PreprocessSpec.normalize, so every runtime and
 the device see the same.
 """
 
@@ -47,15 +47,9 @@ def choose_smoothing(
     return _best(accuracy, sigmas), accuracy
 
 
-def choose_smoothing_plain_and_flipped(
-    runtime: Runtime,
-    pixels: np.ndarray,
-    labels: np.ndarray,
-    spec: PreprocessSpec,
-    *,
-    sigmas: tuple[float, ...] = SMOOTHING_SIGMAS,
-    batch_size: int = 512,
-) -> tuple[Choice, Choice]:
+def choose_smoothing_plain_and_flipped(runtime: Runtime, pixels: np.ndarray, labels: np.ndarray, spec: PreprocessSpec, *,
+                                       sigmas: tuple[float, ...] = SMOOTHING_SIGMAS,
+                                       batch_size: int = 512) -> tuple[Choice, Choice]:
     """choose_smoothing single pass and flip-averaged, from one pass over the images and one over
     their mirrors (two separate calls would run the un-mirrored pass twice)."""
     correct_plain, correct_flipped = correct_by_smoothing(runtime, pixels, labels, spec, sigmas=sigmas, batch_size=batch_size)

@@ -6,12 +6,13 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
 from edgeemo.data import LabeledImages, balanced_sample, load_split
 from edgeemo.errors import DataError, InputFileNotFound, ModelError
+from edgeemo.evaluation.flip_average import FlipChoice, recorded_flip_choice
 from edgeemo.export.convert import ExportedArtifact, export_artifact
 from edgeemo.export.formats import EXPORTS, ExportOptions, artifact_key, artifact_name
 from edgeemo.fileio import atomic_dir
@@ -19,7 +20,7 @@ from edgeemo.labels import FER2013_LABELS
 from edgeemo.preprocess import SPEC_FILE, PreprocessSpec, load_spec_file
 from edgeemo.recipes import Recipe
 
-__all__ = ["QuantizeJob", "QuantizeResult", "resolve_spec", "run_quantize"]
+__all__ = ["QuantizeJob", "QuantizeResult", "resolve_flip_average", "resolve_spec", "run_quantize"]
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +44,9 @@ class QuantizeJob:
     with_detector: bool = True
     latency_runs: int = 100
     seed: int = 0
+    # on/off: the bundle averages each face with its mirror image, or not. auto: as the validation
+    # scores `edgeemo train` recorded beside the model decide (edgeemo.evaluation.flip_average), off without them.
+    flip_average: Literal["auto", "on", "off"] = "off"
 
 
 @dataclass
@@ -54,11 +58,13 @@ class QuantizeResult:
     spec: PreprocessSpec | None = None
     labels: list[str] = field(default_factory=list)
     demo: bool = False
+    flip_average: bool = False
+    flip_choice: FlipChoice | None = None  # the validation numbers behind --flip-average auto
 
 
 def resolve_spec(job: QuantizeJob, model: Any) -> tuple[PreprocessSpec, list[str], bool]:
     """Spec and labels: the sidecar spec.json (or --spec), then flags; the input shape always from the model."""
-    from edgeemo.export.model_io import check_feedable
+    from edgeemo.models.io import check_feedable
 
     h, w, c = check_feedable(model)
     if job.spec_file and not job.spec_file.is_file():
@@ -107,7 +113,7 @@ def load_calibration(source: Path | LabeledImages, spec: PreprocessSpec, labels:
 
 
 def run_quantize(job: QuantizeJob, progress: Any = None) -> QuantizeResult:
-    from edgeemo.export.model_io import load_keras_model
+    from edgeemo.models.io import load_keras_model
     from edgeemo.runtime.keras_rt import KerasRuntime
 
     recipe = job.recipe
@@ -120,6 +126,9 @@ def run_quantize(job: QuantizeJob, progress: Any = None) -> QuantizeResult:
 
     model = load_keras_model(job.model)
     spec, labels, demo = resolve_spec(job, model)
+    flip_average, flip_choice = resolve_flip_average(job)
+    if flip_choice is not None:
+        spec = flip_choice.apply(spec)  # the inference smoothing validation chose for that mode
     n_calib = job.calib_samples or recipe.calib_samples
     calib_uint8 = load_calibration(job.calib, spec, labels, n_calib, job.seed)
     calib = spec.normalize(calib_uint8)
@@ -156,11 +165,23 @@ def run_quantize(job: QuantizeJob, progress: Any = None) -> QuantizeResult:
                          extra={"spec": spec.model_dump(), "labels": labels, "recipe": recipe.model_dump()})
         if progress:
             progress("writing bundle")
-        bundle = _write_bundle(job, tmp / "bundle", stem, spec, labels, artifacts, results, demo)
+        bundle = _write_bundle(job, tmp / "bundle", stem, spec, labels, artifacts, results, demo, flip_average)
     final_bundle = job.out_dir / bundle.relative_to(tmp)
     for a in artifacts:
         a.path = job.out_dir / "artifacts" / a.path.name
-    return QuantizeResult(job.out_dir, final_bundle, artifacts, results, spec, labels, demo)
+    return QuantizeResult(job.out_dir, final_bundle, artifacts, results, spec, labels, demo, flip_average, flip_choice)
+
+
+def resolve_flip_average(job: QuantizeJob) -> tuple[bool, FlipChoice | None]:
+    """(the bundle's flip averaging, the validation choice behind it when --flip-average auto found one)."""
+    if job.flip_average != "auto":
+        return job.flip_average == "on", None
+    choice = recorded_flip_choice(job.model)
+    if choice is None:
+        log.warning("--flip-average auto: no validation scores beside %s (state.json of an `edgeemo train` run); "
+                    "flip averaging off", job.model)
+        return False, None
+    return choice.flip_average, choice
 
 
 def _load_eval(job: QuantizeJob, spec: PreprocessSpec, labels: list[str]) -> LabeledImages | None:
@@ -193,7 +214,8 @@ def _evaluate(float_rt: Any, artifacts: list[ExportedArtifact], data: LabeledIma
 
 
 def _write_bundle(job: QuantizeJob, out: Path, stem: str, spec: PreprocessSpec, labels: list[str],
-                  artifacts: list[ExportedArtifact], results: dict[str, dict[str, Any]], demo: bool) -> Path:
+                  artifacts: list[ExportedArtifact], results: dict[str, dict[str, Any]], demo: bool,
+                  flip_average: bool) -> Path:
     from edgeemo.bundle import ModelEntry, write_bundle
 
     chosen = [a for a in artifacts if a.precision != "fp32" or a.key == job.recipe.default_artifact]
@@ -210,7 +232,7 @@ def _write_bundle(job: QuantizeJob, out: Path, stem: str, spec: PreprocessSpec, 
                                           output_quant=a.output_quant, metrics=metrics)))
     detector = _blazeface_detector() if job.with_detector else None
     return write_bundle(out, name=stem, labels=labels, preprocess=spec, models=models, default_model=default.path.name,
-                        detector=detector, target=job.recipe.name, demo=demo,
+                        detector=detector, target=job.recipe.name, demo=demo, flip_average=flip_average,
                         source={"model": str(job.model), "float_accuracy": results.get("keras-float", {}).get("accuracy")},
                         archive=job.archive)
 

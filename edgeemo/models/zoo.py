@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from edgeemo._lazy import require
+from edgeemo._lazy import require_keras
 from edgeemo.errors import ModelError
 
 __all__ = ["ZOO", "ZooModel", "build_model", "count_macs", "count_params"]
@@ -19,8 +19,7 @@ BN_MOMENTUM = 0.9
 
 
 def _keras() -> Any:
-    require("tensorflow", "host")
-    return require("keras", "host")
+    return require_keras()
 
 
 def _conv_bn(x: Any, filters: int, kernel: int = 3, strides: int = 1, relu6: bool = False) -> Any:

@@ -18,7 +18,7 @@ class KerasRuntime(Runtime):
     def __init__(self, path: str | Path, *, threads: int | None = None, model: Any = None) -> None:
         super().__init__(path, threads=threads)
         if model is None:
-            from edgeemo.export.model_io import load_keras_model
+            from edgeemo.models.io import load_keras_model
 
             model = load_keras_model(self.path)
         self.model = model
