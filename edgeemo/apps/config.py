@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = ["AppConfig", "AppsConfig"]
 
@@ -15,7 +15,12 @@ class AppConfig(BaseModel):
     enabled: bool = False
 
 
+from edgeemo.apps.fatigue.config import FatigueConfig  # noqa: E402 - it subclasses AppConfig
+
+
 class AppsConfig(BaseModel):
     """One field per application in edgeemo.apps.registry.APPS, named as the app."""
 
     model_config = ConfigDict(extra="forbid")
+
+    fatigue: FatigueConfig = Field(default_factory=FatigueConfig)

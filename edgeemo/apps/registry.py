@@ -16,7 +16,9 @@ from edgeemo.errors import ConfigError
 __all__ = ["APPS", "build_analyzers", "enabled_apps"]
 
 # name -> "module:Analyzer subclass"; the class builds itself with from_config(config, context).
-APPS: dict[str, str] = {}
+APPS: dict[str, str] = {
+    "fatigue": "edgeemo.apps.fatigue.analyzer:FatigueAnalyzer",
+}
 
 
 def enabled_apps(config: AppsConfig) -> list[tuple[str, AppConfig]]:
