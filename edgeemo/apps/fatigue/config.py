@@ -67,6 +67,7 @@ class FatigueConfig(AppConfig):
     warning_perclos: float = Field(0.25, gt=0.0, le=1.0)
     clear_factor: float = Field(0.7, gt=0.0, lt=1.0)  # clear only below this share of the threshold ...
     clear_s: float = Field(30.0, ge=0.0)  # ... held for this long
+    alarm_level: int = Field(2, ge=1, le=3)  # the Home Assistant alarm is on from this level
 
     @model_validator(mode="after")
     def _ordered(self) -> FatigueConfig:
