@@ -176,7 +176,7 @@ print('FORBIDDEN', bad)
     assert len(with_driver) >= 18
     for r in with_driver:
         state = r["fatigue"]
-        assert FIELDS <= set(state), f"missing {FIELDS - set(state)}"
+        assert set(state) >= FIELDS, f"missing {FIELDS - set(state)}"
         assert state["track_id"] == r["faces"][0]["id"] and state["calibration"] == "calibrating"
         left, right = state["eye_openness"]
         assert 0.18 < left < 0.5 and 0.18 < right < 0.5

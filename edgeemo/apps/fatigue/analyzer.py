@@ -23,7 +23,7 @@ from edgeemo.apps.fatigue.landmarks import (
     roi_from_landmarks,
 )
 from edgeemo.apps.fatigue.models import require_landmark_models
-from edgeemo.apps.fatigue.signals import HeadPose, eye_openness, mouth_opening, saturation
+from edgeemo.apps.fatigue.signals import HeadPose, eye_openness_averaged, mouth_opening, saturation
 from edgeemo.apps.fatigue.state import DriverState, Sample
 
 if TYPE_CHECKING:
@@ -89,12 +89,15 @@ class DriverMeasurer:
             return None
         self._prev, self._prev_id = mesh.points, track_id
         pts = mesh.points
-        left = self.iris.run(image, roi_from_eye_corners(pts[LEFT_EYE_CORNERS[0]], pts[LEFT_EYE_CORNERS[1]]), mirror=False)
-        right = self.iris.run(image, roi_from_eye_corners(pts[RIGHT_EYE_CORNERS[0]], pts[RIGHT_EYE_CORNERS[1]]), mirror=True)
+        flip = self.config.eye_flip_average
+        left = self.iris.run(image, roi_from_eye_corners(pts[LEFT_EYE_CORNERS[0]], pts[LEFT_EYE_CORNERS[1]]),
+                             mirror=False, flip_average=flip)
+        right = self.iris.run(image, roi_from_eye_corners(pts[RIGHT_EYE_CORNERS[0]], pts[RIGHT_EYE_CORNERS[1]]),
+                              mirror=True, flip_average=flip)
         t2 = time.perf_counter()
         timings["iris"] = t2 - t1
         # The frame's left/right as the driver sees it: the image-left eye is the driver's right.
-        openness = (eye_openness(right.contour), eye_openness(left.contour))
+        openness = (eye_openness_averaged(right.contours), eye_openness_averaged(left.contours))
         saturated = max(saturation(left.crop), saturation(right.crop)) > self.config.saturated_share
         pose = self.pose(pts, int(image.shape[1]), int(image.shape[0]))
         sample = Sample(openness=openness, mouth=mouth_opening(pts), pose=pose, saturated=saturated)

@@ -187,6 +187,11 @@ class EyeResult:
     iris: np.ndarray  # 5x2 frame pixels: centre, then four points on the iris edge
     roi: Roi
     crop: np.ndarray  # the 64x64 BGR crop (as the model saw it, mirrored for the right eye)
+    contour_flipped: np.ndarray | None = None  # the same eye read from the mirrored crop
+
+    @property
+    def contours(self) -> list[np.ndarray]:
+        return [self.contour] if self.contour_flipped is None else [self.contour, self.contour_flipped]
 
 
 class IrisModel(_TfliteModel):
@@ -204,10 +209,19 @@ class IrisModel(_TfliteModel):
         iris = self._out(5 * 3).reshape(5, 3)[:, :2] / np.float32(self.size)
         return contour, iris
 
-    def run(self, image: np.ndarray, roi: Roi, *, mirror: bool) -> EyeResult:
+    def run_crop_flipped(self, crop_bgr: np.ndarray) -> np.ndarray:
+        """The contour read from the crop's mirror image, in the crop's own coordinates."""
+        contour, _ = self.run_crop(np.ascontiguousarray(crop_bgr[:, ::-1]))
+        contour[:, 0] = 1.0 - contour[:, 0]
+        return contour
+
+    def run(self, image: np.ndarray, roi: Roi, *, mirror: bool, flip_average: bool = False) -> EyeResult:
         crop = roi.crop(image, self.size, mirror=mirror)
         contour, iris = self.run_crop(crop)
+        flipped = self.run_crop_flipped(crop) if flip_average else None
         if mirror:  # back to the frame's orientation
-            contour[:, 0] = 1.0 - contour[:, 0]
-            iris[:, 0] = 1.0 - iris[:, 0]
-        return EyeResult(roi.to_image(contour), roi.to_image(iris), roi, crop)
+            for pts in (contour, iris, flipped):
+                if pts is not None:
+                    pts[:, 0] = 1.0 - pts[:, 0]
+        return EyeResult(roi.to_image(contour), roi.to_image(iris), roi, crop,
+                         roi.to_image(flipped) if flipped is not None else None)

@@ -4,7 +4,9 @@ Eye openness uses the iris model's eyelid contour, not the mesh's own lid points
 not to close fully: mediapipe issues 965, 1538, 1919). Contour points 0-8 run along the lower lid
 from the outer to the inner corner, 9-15 along the upper lid (mesh 33, 7, 163, 144, 145, 153, 154,
 155, 133 and 246, 161, 160, 159, 158, 157, 173); three lid-to-lid distances over the corner-to-
-corner width, like the eye aspect ratio of Soukupova and Cech (2016).
+corner width, like the eye aspect ratio of Soukupova and Cech (2016), measured across the corner
+line (a slanted pair of points does not read as open). Each eye is read twice, as cropped and
+mirrored, and the two readings averaged: the model's errors on the two views differ.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import math
 
 import numpy as np
 
-__all__ = ["HeadPose", "euler_from_rvec", "eye_openness", "mouth_opening", "saturation"]
+__all__ = ["HeadPose", "euler_from_rvec", "eye_openness", "eye_openness_averaged", "mouth_opening", "saturation"]
 
 # (upper, lower) contour pairs across the middle of the eye: mesh 160/144, 159/145, 158/153.
 LID_PAIRS = ((11, 3), (12, 4), (13, 5))
@@ -36,12 +38,20 @@ POSE_MODEL = np.array([
 
 
 def eye_openness(contour: np.ndarray) -> float:
-    """Mean lid-to-lid distance over the corner-to-corner width (about 0.3 open, under 0.1 shut)."""
-    width = float(np.linalg.norm(contour[CORNERS[0], :2] - contour[CORNERS[1], :2]))
+    """Mean lid-to-lid gap, measured across the corner-to-corner line, over the eye's width
+    (about 0.3 open and under 0.13 shut on faces at camera resolution)."""
+    axis = contour[CORNERS[1], :2] - contour[CORNERS[0], :2]
+    width = float(np.linalg.norm(axis))
     if width <= 1e-6:
         return 0.0
-    gaps = [float(np.linalg.norm(contour[u, :2] - contour[lo, :2])) for u, lo in LID_PAIRS]
+    normal = np.array([-axis[1], axis[0]]) / width
+    gaps = [abs(float(np.dot(contour[u, :2] - contour[lo, :2], normal))) for u, lo in LID_PAIRS]
     return sum(gaps) / len(gaps) / width
+
+
+def eye_openness_averaged(contours: list[np.ndarray]) -> float:
+    """The mean openness over the passes of one eye (the crop and its mirror image)."""
+    return sum(eye_openness(c) for c in contours) / len(contours)
 
 
 def mouth_opening(points: np.ndarray) -> float:

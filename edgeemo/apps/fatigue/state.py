@@ -114,8 +114,9 @@ class DriverState:
         if openness is not None:
             self.calibration.add(dt if covered else 0.0, openness, sample.mouth if sample else None, pose)
             base = self.calibration.baseline
-        if openness is not None and base is not None and base.openness > 0:
-            closure = min(1.0, max(0.0, 1.0 - openness / base.openness))
+        floor = c.closed_openness
+        if openness is not None and base is not None and base.openness > floor + 0.02:
+            closure = min(1.0, max(0.0, (base.openness - openness) / (base.openness - floor)))
             events += self._eye_step(now, closure, covered)
             if sample is not None and sample.mouth is not None:
                 events += self._mouth_step(now, sample.mouth - base.mouth, covered)
