@@ -239,3 +239,23 @@ def test_discovery_events_and_gauges(bundle, models) -> None:  # type: ignore[no
     empty = FrameResult(index=9, wall_time=1.7e9 + 9, width=FRAME_W, height=FRAME_H, faces=[])
     apps.update(empty, 101.0, frame)
     assert empty.apps["fatigue"] is None
+
+
+def test_eyes_are_read_twice_only_when_they_may_be_closing(bundle, models) -> None:  # type: ignore[no-untyped-def]
+    """eye_flip_average "auto": the mirrored second reading runs without a baseline, or when the
+    first reading is under the gate; "never" and "always" do what they say."""
+    from edgeemo.apps.fatigue.analyzer import DriverMeasurer
+    from edgeemo.apps.fatigue.config import FatigueConfig
+
+    frame = _portrait()
+    box = [float(v) for v in _detect(bundle, frame).box]
+    for mode, gate, passes in (("auto", None, 2), ("auto", 0.05, 1), ("auto", 0.9, 2), ("never", None, 1),
+                               ("always", 0.05, 2)):
+        measurer = DriverMeasurer(*models, FatigueConfig(eye_flip_average=mode))
+        timings: dict[str, float] = {}
+        measured = measurer.measure(frame, box, 1, timings, gate)
+        assert measured is not None
+        sample, _, eyes = measured
+        assert [len(e.contours) for e in eyes] == [passes, passes], (mode, gate)
+        assert sample.openness is not None and min(sample.openness) > 0.2
+        assert timings["landmarks"] > 0 and timings["iris"] > 0

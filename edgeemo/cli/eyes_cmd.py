@@ -28,7 +28,7 @@ def eyes(root: str, bundle: str | None, json_out: str | None, threads: int, flip
     from edgeemo.fileio import write_json
 
     _, iris_path = require_landmark_models(resolve_bundle(bundle))
-    config = FatigueConfig(eye_flip_average=flip_average)
+    config = FatigueConfig(eye_flip_average="always" if flip_average else "never")
     scores = score_folders(root, IrisModel(iris_path, threads=threads), config)
     report = scores.report()
     click.echo(f"eyes: {report['open']['n']} open, {report['closed']['n']} closed patches from {root}")

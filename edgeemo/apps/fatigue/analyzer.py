@@ -23,7 +23,13 @@ from edgeemo.apps.fatigue.landmarks import (
     roi_from_landmarks,
 )
 from edgeemo.apps.fatigue.models import require_landmark_models
-from edgeemo.apps.fatigue.signals import HeadPose, eye_openness_averaged, mouth_opening, saturation
+from edgeemo.apps.fatigue.signals import (
+    HeadPose,
+    eye_openness,
+    eye_openness_averaged,
+    mouth_opening,
+    saturation,
+)
 from edgeemo.apps.fatigue.state import DriverState, Sample
 
 if TYPE_CHECKING:
@@ -66,8 +72,10 @@ class DriverMeasurer:
         self._prev, self._prev_id = None, None
         self.pose.reset()
 
-    def measure(self, image: np.ndarray, box: list[float], track_id: int | None,
-                timings: dict[str, float]) -> tuple[Sample, MeshResult, tuple[EyeResult, EyeResult]] | None:
+    def measure(self, image: np.ndarray, box: list[float], track_id: int | None, timings: dict[str, float],
+                flip_below: float | None = None) -> tuple[Sample, MeshResult, tuple[EyeResult, EyeResult]] | None:
+        """flip_below: with eye_flip_average "auto", the openness under which an eye is read again
+        from its mirrored crop (None: always)."""
         t0 = time.perf_counter()
         mesh = None
         if self.config.track_landmarks and self._prev is not None and track_id == self._prev_id:
@@ -89,11 +97,17 @@ class DriverMeasurer:
             return None
         self._prev, self._prev_id = mesh.points, track_id
         pts = mesh.points
-        flip = self.config.eye_flip_average
+        mode = self.config.eye_flip_average
+        always = mode == "always" or (mode == "auto" and flip_below is None)
+        gate = flip_below if mode == "auto" and flip_below is not None else None
+
+        def closing(contour: np.ndarray) -> bool:
+            return gate is not None and eye_openness(contour) < gate
+
         left = self.iris.run(image, roi_from_eye_corners(pts[LEFT_EYE_CORNERS[0]], pts[LEFT_EYE_CORNERS[1]]),
-                             mirror=False, flip_average=flip)
+                             mirror=False, flip_average=always, flip_when=closing)
         right = self.iris.run(image, roi_from_eye_corners(pts[RIGHT_EYE_CORNERS[0]], pts[RIGHT_EYE_CORNERS[1]]),
-                              mirror=True, flip_average=flip)
+                              mirror=True, flip_average=always, flip_when=closing)
         t2 = time.perf_counter()
         timings["iris"] = t2 - t1
         # The frame's left/right as the driver sees it: the image-left eye is the driver's right.
@@ -132,7 +146,7 @@ class FatigueAnalyzer(Analyzer):
         driver = pick_driver(result.faces, result.width, result.height, self.config)
         measured = None
         if driver is not None and image is not None:
-            measured = self.measurer.measure(image, driver.box, driver.id, timings)
+            measured = self.measurer.measure(image, driver.box, driver.id, timings, self.state.flip_below())
         else:
             self.measurer.reset()
         state, events = self.state.update(now, measured[0] if measured else None)

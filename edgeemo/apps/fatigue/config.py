@@ -5,6 +5,8 @@ Times are seconds (never frame counts), angles degrees, ratios 0..1. docs/fatigu
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, model_validator
 
 from edgeemo.apps.config import AppConfig
@@ -33,9 +35,12 @@ class FatigueConfig(AppConfig):
     recalibrate_window_s: float = Field(30.0, gt=0.0)
 
     # -- eyes ----------------------------------------------------------------------------------
-    # Read each eye crop and its mirror image and average the two openness readings (two more
-    # iris runs per face; ROC AUC on real closed/open eye patches 0.90 -> 0.93).
-    eye_flip_average: bool = True
+    # Read each eye crop and its mirror image and average the two openness readings (ROC AUC on
+    # real closed/open eye patches 0.90 -> 0.93) at the cost of two more iris runs per face:
+    # "always", "never", or "auto": only while there is no baseline yet or the first reading is
+    # at least flip_closure closed (open eyes, most frames, are far from any threshold).
+    eye_flip_average: Literal["always", "auto", "never"] = "auto"
+    flip_closure: float = Field(0.3, ge=0.0, le=1.0)
     # What the openness measure reads on a shut eye (the lids' contour never meets exactly):
     # closure runs from the driver's open baseline (0) to this (1). Shut eyes on FER-2013 faces
     # read 0.06-0.13.

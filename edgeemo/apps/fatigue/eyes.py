@@ -120,9 +120,11 @@ def score_folders(root: str | Path, iris: IrisModel, config: FatigueConfig | Non
             raise DataError(f"expected an image OpenCV can read, received {path}")
         crop = patch_crop(patch)
         contour, _ = iris.run_crop(crop)
-        contours = [contour, iris.run_crop_flipped(crop)] if config.eye_flip_average else [contour]
+        # No driver baseline here: "auto" reads every patch twice, as the app does until calibrated.
+        flip = config.eye_flip_average != "never"
+        contours = [contour, iris.run_crop_flipped(crop)] if flip else [contour]
         scores[i] = eye_openness_averaged(contours)
         if progress is not None:
             progress(i + 1, len(items))
     return EyeScores([p.relative_to(base).as_posix() for p, _ in items], np.array([y for _, y in items]),
-                     scores, config.closed_threshold, config.eye_flip_average)
+                     scores, config.closed_threshold, config.eye_flip_average != "never")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -215,10 +216,14 @@ class IrisModel(_TfliteModel):
         contour[:, 0] = 1.0 - contour[:, 0]
         return contour
 
-    def run(self, image: np.ndarray, roi: Roi, *, mirror: bool, flip_average: bool = False) -> EyeResult:
+    def run(self, image: np.ndarray, roi: Roi, *, mirror: bool, flip_average: bool = False,
+            flip_when: Callable[[np.ndarray], bool] | None = None) -> EyeResult:
+        """One eye; with flip_average (or when `flip_when(contour)` says so) read a second time
+        from the mirrored crop."""
         crop = roi.crop(image, self.size, mirror=mirror)
         contour, iris = self.run_crop(crop)
-        flipped = self.run_crop_flipped(crop) if flip_average else None
+        again = flip_average or (flip_when is not None and flip_when(contour))
+        flipped = self.run_crop_flipped(crop) if again else None
         if mirror:  # back to the frame's orientation
             for pts in (contour, iris, flipped):
                 if pts is not None:

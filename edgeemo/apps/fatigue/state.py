@@ -166,6 +166,14 @@ class DriverState:
         self.last = state
         return state, events
 
+    def flip_below(self) -> float | None:
+        """Openness under which an eye is read a second time, mirrored (eye_flip_average "auto"):
+        None (always) until there is a baseline."""
+        base, c = self.calibration.baseline, self.config
+        if base is None:
+            return None
+        return base.openness - c.flip_closure * (base.openness - c.closed_openness)
+
     # -- pieces ------------------------------------------------------------------------------
     def _edge(self, now: float, covered: bool) -> float:
         """When a change seen at `now` happened: midway from the previous frame, if it was close."""
