@@ -259,3 +259,37 @@ def test_eyes_are_read_twice_only_when_they_may_be_closing(bundle, models) -> No
         assert [len(e.contours) for e in eyes] == [passes, passes], (mode, gate)
         assert sample.openness is not None and min(sample.openness) > 0.2
         assert timings["landmarks"] > 0 and timings["iris"] > 0
+
+
+def test_pipeline_bench_lists_the_landmark_and_iris_stages(bundle, portrait_video: Path) -> None:  # type: ignore[no-untyped-def]
+    from edgeemo.bench.pipeline import pipeline_markdown, run_pipeline_bench
+    from edgeemo.errors import ConfigError
+
+    res = run_pipeline_bench(bundle.root, str(portrait_video), frames=6, warmup=1, detector="blazeface",
+                             apps={"fatigue": {"track_landmarks": "false"}})
+    assert res["apps"] == ["fatigue"] and res["frames"] == 6
+    for stage in ("landmarks", "iris", "apps"):
+        assert res["stages"][stage]["n"] == 6 and res["stages"][stage]["p50_ms"] > 0
+    md = pipeline_markdown(res)
+    assert "| landmarks |" in md and "| iris |" in md and "apps: fatigue" in md
+    with pytest.raises(ConfigError, match=r"apps\.fatigue\.no_such_key"):
+        run_pipeline_bench(bundle.root, str(portrait_video), frames=2, detector="blazeface",
+                           apps={"fatigue": {"no_such_key": "1"}})
+
+
+@pytest.mark.parametrize(("rot", "expected"), [("x", (-20.0, 0.0, 0.0)), ("y", (0.0, -35.0, 0.0)), ("z", (0.0, 0.0, 15.0))])
+def test_head_pose_signs_on_a_projected_head(rot: str, expected: tuple[float, float, float]) -> None:
+    """The generic head turned by a known rotation and projected: head down is pitch -, the face
+    turned towards the image's left is yaw -, clockwise in the image is roll +."""
+    from edgeemo.apps.fatigue.signals import POSE_INDICES, POSE_MODEL, HeadPose
+
+    angle = {"x": 20.0, "y": 35.0, "z": 15.0}[rot]
+    rvec = np.zeros(3)
+    rvec["xyz".index(rot)] = math.radians(angle)
+    r, _ = cv2.Rodrigues(rvec)
+    cam = np.array([[640.0, 0, 320], [0, 640.0, 240], [0, 0, 1]])
+    proj = (cam @ ((r @ POSE_MODEL.T).T + [0, 0, 1500.0]).T).T
+    points = np.zeros((468, 2))
+    points[list(POSE_INDICES)] = proj[:, :2] / proj[:, 2:]
+    pose = HeadPose()(points, 640, 480)
+    assert pose is not None and np.allclose(pose, expected, atol=0.5), pose
