@@ -75,7 +75,7 @@ class DriverMeasurer:
     def measure(self, image: np.ndarray, box: list[float], track_id: int | None, timings: dict[str, float],
                 flip_below: float | None = None) -> tuple[Sample, MeshResult, tuple[EyeResult, EyeResult]] | None:
         """flip_below: with eye_flip_average "auto", the openness under which an eye is read again
-        from its mirrored crop (None: always)."""
+        from its mirrored crop (None: no baseline yet, one reading is enough to learn it)."""
         t0 = time.perf_counter()
         mesh = None
         if self.config.track_landmarks and self._prev is not None and track_id == self._prev_id:
@@ -98,8 +98,8 @@ class DriverMeasurer:
         self._prev, self._prev_id = mesh.points, track_id
         pts = mesh.points
         mode = self.config.eye_flip_average
-        always = mode == "always" or (mode == "auto" and flip_below is None)
-        gate = flip_below if mode == "auto" and flip_below is not None else None
+        always = mode == "always"
+        gate = flip_below if mode == "auto" else None
 
         def closing(contour: np.ndarray) -> bool:
             return gate is not None and eye_openness(contour) < gate

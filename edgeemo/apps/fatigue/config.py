@@ -37,8 +37,8 @@ class FatigueConfig(AppConfig):
     # -- eyes ----------------------------------------------------------------------------------
     # Read each eye crop and its mirror image and average the two openness readings (ROC AUC on
     # real closed/open eye patches 0.90 -> 0.93) at the cost of two more iris runs per face:
-    # "always", "never", or "auto": only while there is no baseline yet or the first reading is
-    # at least flip_closure closed (open eyes, most frames, are far from any threshold).
+    # "always", "never", or "auto": only once there is a baseline and the first reading is at
+    # least flip_closure closed (open eyes, most frames, are far from any threshold).
     eye_flip_average: Literal["always", "auto", "never"] = "auto"
     flip_closure: float = Field(0.3, ge=0.0, le=1.0)
     # What the openness measure reads on a shut eye (the lids' contour never meets exactly):

@@ -168,7 +168,7 @@ class DriverState:
 
     def flip_below(self) -> float | None:
         """Openness under which an eye is read a second time, mirrored (eye_flip_average "auto"):
-        None (always) until there is a baseline."""
+        None until there is a baseline (the open-eye level needs no second reading)."""
         base, c = self.calibration.baseline, self.config
         if base is None:
             return None
