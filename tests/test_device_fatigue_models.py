@@ -293,3 +293,22 @@ def test_head_pose_signs_on_a_projected_head(rot: str, expected: tuple[float, fl
     points[list(POSE_INDICES)] = proj[:, :2] / proj[:, 2:]
     pose = HeadPose()(points, 640, 480)
     assert pose is not None and np.allclose(pose, expected, atol=0.5), pose
+
+
+def test_max_hz_analyses_at_most_that_often_and_repeats_the_state(bundle, models) -> None:  # type: ignore[no-untyped-def]
+    from edgeemo.apps.fatigue.analyzer import FatigueAnalyzer
+    from edgeemo.apps.fatigue.config import FatigueConfig
+    from edgeemo.daemon.pipeline import FaceResult, FrameResult
+
+    frame = _portrait()
+    det = _detect(bundle, frame)
+    face = FaceResult(id=3, box=[float(v) for v in det.box], det_score=det.score, label="neutral", score=1.0,
+                      probs={}, raw_label="neutral")
+    analyzer = FatigueAnalyzer(*models, FatigueConfig(max_hz=10.0))
+    analysed = []
+    for i in range(30):  # one second at 30 fps
+        result = FrameResult(index=i, wall_time=1.7e9 + i, width=FRAME_W, height=FRAME_H, faces=[face])
+        out = analyzer.update(result, 50.0 + i / 30, frame)
+        analysed.append("landmarks" in out.timings)
+        assert out.state is not None and out.state["track_id"] == 3
+    assert sum(analysed) == 10 and analysed[:4] == [True, False, False, True]

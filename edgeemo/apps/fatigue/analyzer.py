@@ -128,6 +128,8 @@ class FatigueAnalyzer(Analyzer):
         self.measurer = DriverMeasurer(mesh, iris, self.config)
         self.state = DriverState(self.config)
         self._last_key: tuple[Any, ...] | None = None
+        self._last: AppOutput | None = None
+        self._due: float | None = None  # with max_hz: when the next analysis is due
 
     @classmethod
     def from_config(cls, config: FatigueConfig, context: AppContext) -> FatigueAnalyzer:
@@ -142,6 +144,17 @@ class FatigueAnalyzer(Analyzer):
             self.measurer.iris.run(frame, roi_from_eye_corners(mesh.points[33], mesh.points[133]), mirror=True)
 
     def update(self, result: FrameResult, now: float, image: np.ndarray | None = None) -> AppOutput:
+        if self.config.max_hz > 0:
+            period = 1.0 / self.config.max_hz
+            if self._last is not None and self._due is not None and now < self._due - 1e-6:
+                return AppOutput(self._last.state, gauges=dict(self._last.gauges))  # not analysed: as before
+            # Due times on a grid keep the average rate at max_hz whatever the camera's jitter.
+            self._due = self._due + period if self._due is not None and now - self._due < period else now + period
+        out = self._analyse(result, now, image)
+        self._last = out
+        return out
+
+    def _analyse(self, result: FrameResult, now: float, image: np.ndarray | None) -> AppOutput:
         timings: dict[str, float] = {}
         driver = pick_driver(result.faces, result.width, result.height, self.config)
         measured = None
@@ -167,3 +180,7 @@ class FatigueAnalyzer(Analyzer):
 
     def discovery_components(self, topics: MqttTopics) -> dict[str, dict[str, Any]]:
         return fatigue_components(topics, self.name, self.config.alarm_level)
+
+    def close(self) -> None:
+        self.measurer.mesh.close()
+        self.measurer.iris.close()

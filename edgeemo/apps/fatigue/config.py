@@ -24,6 +24,10 @@ class FatigueConfig(AppConfig):
     # mesh's face-presence score below this falls back to the detection box.
     track_landmarks: bool = True
     min_presence: float = Field(0.5, ge=0.0, le=1.0)
+    # Analyse at most this often (0: every frame). On a Pi 4, where landmarks + iris cost more
+    # than a 30 fps frame period, 10-15 keeps the camera loop's rate; windows are in seconds, so
+    # the signals stay comparable (blinks shorter than about two analysis periods may be missed).
+    max_hz: float = Field(0.0, ge=0.0)
 
     # -- calibration ---------------------------------------------------------------------------
     calibration_s: float = Field(60.0, gt=0.0)  # valid time before the baseline is "ready"

@@ -145,7 +145,12 @@ class _TfliteModel:
         self._outs = {int(np.prod(o["shape"])): o["index"] for o in self._interp.get_output_details()}
         self.path = path
 
+    def close(self) -> None:
+        self._interp = None  # the interpreter and its XNNPACK buffers go with the last reference
+
     def _run(self, rgb01: np.ndarray) -> None:
+        if self._interp is None:
+            raise ModelError(f"expected an open model, received one already closed: {self.path}")
         self._interp.set_tensor(self._in, rgb01[None])
         self._interp.invoke()
 
