@@ -194,3 +194,15 @@ def test_every_threshold_is_a_validated_config_key():
         parse_config({"apps": {"fatigue": {"sleep_s": 0.8}}})
     with pytest.raises(ConfigError, match=r"apps\.fatigue\.perclos_windw_s: expected no such key"):
         parse_config({"apps": {"fatigue": {"perclos_windw_s": 30}}})
+
+
+def test_short_blinks_are_counted_where_the_frame_rate_resolves_them():
+    """100-200 ms blinks: at 30 fps every one is seen; at 10 fps (a frame every ~100 ms) a blink
+    shorter than a frame period can fall between two frames, so fewer may be counted, never more."""
+    blinks = [(CAL + 2.0 + 3.0 * i, 0.10 + 0.01 * i) for i in range(11)]  # 100..200 ms
+    run = drive(Script(closures=blinks), CAL + 40.0, 30, seed=5)
+    end = run.at(CAL + 39.0)
+    assert end["blinks_per_min"] == 11 and end["long_blinks_per_min"] == 0
+    assert end["mean_blink_ms"] == pytest.approx(150, abs=25)
+    slow = drive(Script(closures=blinks), CAL + 40.0, 10, seed=5).at(CAL + 39.0)
+    assert slow["blinks_per_min"] <= 11 and slow["long_blinks_per_min"] == 0
