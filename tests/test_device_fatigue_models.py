@@ -312,3 +312,21 @@ def test_max_hz_analyses_at_most_that_often_and_repeats_the_state(bundle, models
         analysed.append("landmarks" in out.timings)
         assert out.state is not None and out.state["track_id"] == 3
     assert sum(analysed) == 10 and analysed[:4] == [True, False, False, True]
+
+
+def test_driver_is_the_largest_face_in_the_region_and_glare_counts_as_saturated() -> None:
+    from edgeemo.apps.fatigue.analyzer import pick_driver
+    from edgeemo.apps.fatigue.config import FatigueConfig
+    from edgeemo.apps.fatigue.signals import saturation
+    from edgeemo.daemon.pipeline import FaceResult
+
+    def face(i: int, box: list[float]) -> FaceResult:
+        return FaceResult(id=i, box=box, det_score=1.0, label="neutral", score=1.0, probs={}, raw_label="neutral")
+
+    faces = [face(1, [400, 100, 600, 300]), face(2, [50, 100, 200, 250]), face(3, [300, 300, 330, 330])]
+    assert pick_driver(faces, 640, 480, FatigueConfig()).id == 1  # type: ignore[union-attr]
+    assert pick_driver(faces, 640, 480, FatigueConfig(region=(0.0, 0.0, 0.5, 1.0))).id == 2  # type: ignore[union-attr]
+    assert pick_driver(faces[2:], 640, 480, FatigueConfig()) is None, "30 px is below min_face_px"
+    glare = np.full((64, 64, 3), 120, np.uint8)
+    glare[:, :32] = 255
+    assert saturation(glare) == pytest.approx(0.5) and saturation(np.full((64, 64, 3), 120, np.uint8)) == 0.0

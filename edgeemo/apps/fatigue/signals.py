@@ -63,7 +63,8 @@ def mouth_opening(points: np.ndarray) -> float:
 
 def saturation(crop: np.ndarray) -> float:
     """Share of pixels at the ends of the range (IR glare on glasses, or a black eye region)."""
-    gray = crop.mean(axis=2) if crop.ndim == 3 else crop
+    sub = crop[::2, ::2]  # every other pixel is plenty for a share, at a quarter of the cost
+    gray = sub.mean(axis=2) if sub.ndim == 3 else sub
     return float(np.mean((gray >= 250) | (gray <= 5)))
 
 
