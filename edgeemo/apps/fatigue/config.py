@@ -65,7 +65,10 @@ class FatigueConfig(AppConfig):
     saturated_share: float = Field(0.3, gt=0.0, le=1.0)  # eye crop pixels at 0 or 255 -> unknown
 
     # -- mouth ---------------------------------------------------------------------------------
-    yawn_rise: float = Field(0.35, gt=0.0)  # inner-lip gap / mouth width above its baseline
+    # Inner-lip gap / mouth width above its resting baseline (~0.05). On FER-2013 faces the widest
+    # open mouths (screams, jaw dropped) read 0.43-0.47, an open "O" of surprise ~0.3, laughing and
+    # talking mostly under 0.25; held for yawn_s it is a yawn.
+    yawn_rise: float = Field(0.25, gt=0.0)
     yawn_s: float = Field(1.5, gt=0.0)
 
     # -- head ----------------------------------------------------------------------------------
