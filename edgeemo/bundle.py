@@ -165,8 +165,8 @@ def write_bundle(
             det_entry = detector[1]
         for src, aux in aux_models or []:
             shutil.copy2(src, tmp / aux.file)
-        for name, text in (notices or {}).items():
-            (tmp / name).write_text(text, encoding="utf-8")
+        for notice_file, text in (notices or {}).items():
+            (tmp / notice_file).write_text(text, encoding="utf-8")
         files = {
             p.relative_to(tmp).as_posix(): sha256_file(p)
             for p in sorted(tmp.rglob("*"))
