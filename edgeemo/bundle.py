@@ -24,6 +24,7 @@ from edgeemo.preprocess import PreprocessSpec
 
 __all__ = [
     "BUNDLE_FORMAT",
+    "AuxModelEntry",
     "Bundle",
     "DetectorEntry",
     "Manifest",
@@ -59,6 +60,18 @@ class DetectorEntry(BaseModel):
     source: str = ""
 
 
+class AuxModelEntry(BaseModel):
+    """A model an application runs besides the classifier (e.g. the face mesh for fatigue)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    file: str
+    kind: str  # e.g. "face-landmark", "iris-landmark"
+    source: str = ""
+    license: str = ""  # SPDX id; the notice file in the bundle says whose work it is
+    notice: str | None = None  # a file in the bundle with the licence notice
+
+
 class Manifest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -70,6 +83,7 @@ class Manifest(BaseModel):
     models: list[ModelEntry]
     default_model: str
     detector: DetectorEntry | None = None
+    aux_models: list[AuxModelEntry] = Field(default_factory=list)
     target: str | None = None
     demo: bool = False  # trained on the synthetic demo set: not a real emotion model
     # Average each face with its mirror image (test-time augmentation): the reported accuracy
@@ -111,6 +125,13 @@ class Bundle:
         det = self.manifest.detector
         return self.root / det.file if det else None
 
+    def aux_path(self, kind: str) -> Path | None:
+        """The file of the auxiliary model of this kind, None when the bundle has none."""
+        for entry in self.manifest.aux_models:
+            if entry.kind == kind:
+                return self.root / entry.file
+        return None
+
     def __repr__(self) -> str:
         return f"Bundle({str(self.root)!r}, models={[m.file for m in self.manifest.models]})"
 
@@ -124,6 +145,8 @@ def write_bundle(
     models: list[tuple[Path, ModelEntry]],
     default_model: str,
     detector: tuple[Path, DetectorEntry] | None = None,
+    aux_models: list[tuple[Path, AuxModelEntry]] | None = None,
+    notices: dict[str, str] | None = None,
     target: str | None = None,
     demo: bool = False,
     flip_average: bool = False,
@@ -141,6 +164,10 @@ def write_bundle(
         if detector is not None:
             shutil.copy2(detector[0], tmp / detector[1].file)
             det_entry = detector[1]
+        for src, aux in aux_models or []:
+            shutil.copy2(src, tmp / aux.file)
+        for notice_file, text in (notices or {}).items():
+            (tmp / notice_file).write_text(text, encoding="utf-8")
         files = {
             p.relative_to(tmp).as_posix(): sha256_file(p)
             for p in sorted(tmp.rglob("*"))
@@ -154,6 +181,7 @@ def write_bundle(
             models=entries,
             default_model=default_model,
             detector=det_entry,
+            aux_models=[aux for _, aux in aux_models or []],
             target=target,
             demo=demo,
             flip_average=flip_average,

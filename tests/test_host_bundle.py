@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from edgeemo.bundle import ModelEntry, load_bundle, write_bundle
+from edgeemo.bundle import AuxModelEntry, ModelEntry, load_bundle, write_bundle
 from edgeemo.errors import BundleError, InputFileNotFound
 from edgeemo.preprocess import PreprocessSpec
 
@@ -55,3 +55,19 @@ def test_missing_and_manifestless(tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
     with pytest.raises(BundleError, match="manifest.json"):
         load_bundle(tmp_path / "empty")
+
+
+def test_auxiliary_models_and_notices_are_hashed_and_the_name_kept(tmp_path: Path) -> None:
+    model, aux = tmp_path / "m.tflite", tmp_path / "mesh.tflite"
+    model.write_bytes(b"model")
+    aux.write_bytes(b"mesh")
+    out = write_bundle(tmp_path / "b", name="mine", labels=["a", "b"], preprocess=PreprocessSpec(),
+                       models=[(model, ModelEntry(file="m.tflite", format="tflite", precision="fp32"))],
+                       default_model="m.tflite",
+                       aux_models=[(aux, AuxModelEntry(file="mesh.tflite", kind="face-landmark", license="Apache-2.0",
+                                                       notice="NOTICE.txt"))],
+                       notices={"NOTICE.txt": "whose work it is"})
+    bundle = load_bundle(out)
+    assert bundle.manifest.name == "mine"
+    assert set(bundle.manifest.files) == {"m.tflite", "mesh.tflite", "NOTICE.txt"}
+    assert bundle.aux_path("face-landmark") == out / "mesh.tflite" and bundle.aux_path("iris-landmark") is None

@@ -55,6 +55,11 @@ def test_bundle_lists_int8_models_with_quant_params(tiny_artifacts: dict[str, Pa
     tflite = next(m for m in entries.values() if m.format == "tflite")
     assert tflite.input_quant is not None and tflite.metrics["verification"]["agreement"] >= 0.85
     assert bundle.detector_path is not None and bundle.detector_path.stat().st_size > 10_000
+    # The fatigue app's MediaPipe models travel with BlazeFace, hashed, with their licence notice.
+    for kind in ("face-landmark", "iris-landmark"):
+        path = bundle.aux_path(kind)
+        assert path is not None and path.name in bundle.manifest.files and path.stat().st_size > 1_000_000
+    assert "Apache License" in (bundle.root / "NOTICE-mediapipe.txt").read_text()
 
 
 def test_agreement_is_judged_only_where_the_float_model_is_sure() -> None:

@@ -16,6 +16,7 @@ class AppConfig(BaseModel):
 
 
 # Each app's section subclasses AppConfig, so the apps' config modules load once it exists.
+from edgeemo.apps.fatigue.config import FatigueConfig  # noqa: E402
 from edgeemo.apps.mood.config import MoodConfig  # noqa: E402
 
 
@@ -24,4 +25,5 @@ class AppsConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
+    fatigue: FatigueConfig = Field(default_factory=FatigueConfig)  # driver fatigue: edgeemo.apps.fatigue
     mood: MoodConfig = Field(default_factory=MoodConfig)  # room mood: edgeemo.apps.mood

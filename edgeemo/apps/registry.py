@@ -17,6 +17,7 @@ __all__ = ["APPS", "build_analyzers", "enabled_apps"]
 
 # name -> "module:Analyzer subclass"; the class builds itself with from_config(config, context).
 APPS: dict[str, str] = {
+    "fatigue": "edgeemo.apps.fatigue.analyzer:FatigueAnalyzer",
     "mood": "edgeemo.apps.mood.analyzer:MoodAnalyzer",
 }
 

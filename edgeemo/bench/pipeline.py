@@ -45,9 +45,12 @@ def run_pipeline_bench(
     detector: str = "auto",
     model: str | None = None,
     detector_options: dict[str, Any] | None = None,
+    apps: dict[str, dict[str, Any]] | None = None,
     say: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
-    """Per-stage p50/p99 and end-to-end FPS over up to `frames` frames of `source`."""
+    """Per-stage p50/p99 and end-to-end FPS over up to `frames` frames of `source`. `apps` (name ->
+    its [apps.NAME] options) run after tracking as in the daemon; their stages (e.g. landmarks,
+    iris) are listed too, timed on the frames they ran."""
     from edgeemo.bundle import load_bundle
     from edgeemo.daemon.pipeline import Pipeline
     from edgeemo.daemon.sources import open_source
@@ -61,6 +64,7 @@ def run_pipeline_bench(
     det = open_detector(detector, model_path=bundle.detector_path, threads=threads, **(detector_options or {}))
     runtime = open_runtime(model_path, threads=threads)
     pipe = Pipeline(det, runtime, bundle.preprocess, bundle.labels)
+    app_set = _build_apps(bundle, apps or {}, threads)
     src = open_source(source)
     work = Path(tempfile.mkdtemp(prefix="edgeemo-bench-pipeline-"))
     publisher, publisher_desc = _publisher(work)
@@ -75,8 +79,11 @@ def run_pipeline_bench(
             raise SourceError(f"expected frames from {src.describe()}, received none")
         say(f"pipeline: warm-up on {first.shape[1]}x{first.shape[0]} frames")
         pipe.warm_up(width=first.shape[1], height=first.shape[0])
+        app_set.warm_up()
         for _ in range(warmup):
-            publisher.publish(pipe.process(first))
+            warm = pipe.process(first)
+            app_set.update(warm, time.monotonic(), first)
+            publisher.publish(warm)
         say(f"pipeline: timing up to {frames} frames from {src.describe()}")
         wall0 = time.perf_counter()
         index = 0
@@ -93,12 +100,16 @@ def run_pipeline_bench(
                 continue
             misses = 0
             result = pipe.process(frame, index=index)
+            app_set.update(result, time.monotonic(), frame)
             t2 = time.perf_counter()
             publisher.publish(result)
             t3 = time.perf_counter()
             samples["decode"].append(t1 - t0)
             for stage in ("detect", "align", "classify", "track"):
                 samples[stage].append(result.timings.get(stage, 0.0))
+            for stage, seconds in result.timings.items():
+                if stage not in PIPELINE_STAGES:  # an app's stage: timed on the frames it ran
+                    samples.setdefault(stage, []).append(seconds)
             samples["publish"].append(t3 - t2)
             totals.append(t3 - t0)
             faces += len(result.faces)
@@ -107,11 +118,12 @@ def run_pipeline_bench(
     finally:
         publisher.close()
         src.close()
+        app_set.close()
         pipe.close()
         shutil.rmtree(work, ignore_errors=True)  # the published lines are only there to be timed
     if not totals:
         raise SourceError(f"expected at least one frame after warm-up from {source}, received none")
-    stages = {s: stage_summary((np.asarray(v) * 1e9).astype(np.int64)) for s, v in samples.items()}
+    stages = {s: stage_summary((np.asarray(v) * 1e9).astype(np.int64)) for s, v in samples.items() if v}
     e2e = stage_summary((np.asarray(totals) * 1e9).astype(np.int64))
     return {
         "bundle": str(bundle_path),
@@ -119,6 +131,7 @@ def run_pipeline_bench(
         "source": src.describe(),
         "detector": type(det).__name__,
         "threads": threads,
+        "apps": app_set.names,
         "frames": len(totals),
         "faces_per_frame": faces / len(totals),
         "publisher": publisher_desc,
@@ -130,11 +143,25 @@ def run_pipeline_bench(
     }
 
 
+def _build_apps(bundle: Any, apps: dict[str, dict[str, Any]], threads: int) -> Any:
+    from edgeemo.apps.appset import AppSet
+    from edgeemo.apps.base import AppContext
+    from edgeemo.apps.registry import build_analyzers
+    from edgeemo.daemon.config import parse_config
+    from edgeemo.daemon.metrics import Metrics
+
+    config = parse_config({"apps": {name: {**opts, "enabled": True} for name, opts in apps.items()}},
+                          where="edgeemo bench --app")
+    context = AppContext(bundle=bundle, labels=bundle.labels, threads=threads)
+    return AppSet(build_analyzers(config.apps, context), Metrics())
+
+
 def pipeline_markdown(p: dict[str, Any]) -> str:
     lines = [
         "## Pipeline\n",
         f"{p['frames']} frames from {p['source']}, bundle model {p['model']}, detector {p['detector']}, "
-        f"{p['threads']} thread(s), publisher: {p['publisher']}; {p['faces_per_frame']:.2f} faces per frame.\n",
+        f"{p['threads']} thread(s), publisher: {p['publisher']}; {p['faces_per_frame']:.2f} faces per frame"
+        + (f"; apps: {', '.join(p['apps'])}" if p.get("apps") else "") + ".\n",
         "| stage | p50 ms | p99 ms | mean ms |",
         "|---|---:|---:|---:|",
     ]

@@ -28,6 +28,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "bench": ("edgeemo.cli.bench_cmd", "bench", "Benchmark latency, memory and accuracy of artifacts or the pipeline."),
     "run": ("edgeemo.cli.run_cmd", "run", "Run camera -> face -> emotion -> publish in the foreground."),
     "daemon": ("edgeemo.cli.daemon_cmd", "daemon", "Run the service (systemd Type=notify) from a TOML config."),
+    "eyes": ("edgeemo.cli.eyes_cmd", "eyes", "Score open/closed eye patches with the fatigue app's openness measure."),
 }
 
 

@@ -21,6 +21,22 @@ def _int_list(value: str, option: str) -> list[int]:
     return items
 
 
+def _app_options(values: tuple[str, ...]) -> dict[str, dict[str, str]]:
+    """--app fatigue:track_landmarks=false,min_presence=0.6 -> {"fatigue": {...}} (the config
+    model validates and converts the values)."""
+    out: dict[str, dict[str, str]] = {}
+    for value in values:
+        name, _, rest = value.partition(":")
+        opts: dict[str, str] = {}
+        for item in filter(None, rest.split(",")):
+            key, eq, val = item.partition("=")
+            if not eq or not key:
+                raise ConfigError(f"expected --app NAME or NAME:KEY=VALUE,..., received {value!r}")
+            opts[key.strip()] = val.strip()
+        out[name.strip()] = opts
+    return out
+
+
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("artifacts", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--threads", default="1", show_default=True, help="Thread counts, e.g. 1,2,4.")
@@ -43,12 +59,15 @@ def _int_list(value: str, option: str) -> list[int]:
 @click.option("--source", help="Video file, camera or fake:WxH*N for --pipeline.")
 @click.option("--frames", default=300, show_default=True, help="Frames to time in --pipeline mode.")
 @click.option("--detector", default="auto", show_default=True, help="Face detector for --pipeline.")
+@click.option("--app", "apps", multiple=True,
+              help="Run an application in --pipeline (repeatable): NAME or NAME:KEY=VALUE,KEY=VALUE "
+                   "(its [apps.NAME] options, e.g. fatigue:track_landmarks=false).")
 def bench(
     artifacts: tuple[Path, ...], threads: str, batches: str, runs: int, warmup: int, repeats: int,
     data: Path | None, split: str, limit_per_class: int | None, spec_path: Path | None, no_memory: bool,
     no_peak: bool, json_out: Path | None, md_out: Path | None, plot_out: Path | None,
     compare: tuple[Path, Path] | None, pipeline: bool, bundle_path: Path | None, source: str | None,
-    frames: int, detector: str,
+    frames: int, detector: str, apps: tuple[str, ...],
 ) -> None:
     """Benchmark ARTIFACT_OR_BUNDLE... (bundles, .tflite/.onnx/.keras files, folders of them, or
     peer-model spec .json files) on the same inputs, interleaved, at each thread count and batch."""
@@ -74,7 +93,7 @@ def bench(
         from edgeemo.bench.runner import BENCH_FORMAT
 
         p = run_pipeline_bench(bundle_path, source, threads=thread_list[0], frames=frames, warmup=warmup,
-                               detector=detector, say=say)
+                               detector=detector, apps=_app_options(apps), say=say)
         result = {"format": BENCH_FORMAT, "machine": machine_info(), "pipeline": p, "artifacts": [],
                   "results": [], "peaks": [], "config": {"threads": thread_list[:1], "batches": [1]}}
         console.print(pipeline_markdown(p))

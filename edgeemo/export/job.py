@@ -231,8 +231,13 @@ def _write_bundle(job: QuantizeJob, out: Path, stem: str, spec: PreprocessSpec, 
                                           input_dtype=a.input_dtype, input_quant=a.input_quant,
                                           output_quant=a.output_quant, metrics=metrics)))
     detector = _blazeface_detector() if job.with_detector else None
+    # The fatigue app's face mesh and iris models come from the same distribution as BlazeFace.
+    from edgeemo.apps.fatigue.models import landmark_models_for_bundle
+
+    aux, notices = landmark_models_for_bundle() if job.with_detector else ([], {})
     return write_bundle(out, name=stem, labels=labels, preprocess=spec, models=models, default_model=default.path.name,
-                        detector=detector, target=job.recipe.name, demo=demo, flip_average=flip_average,
+                        detector=detector, aux_models=aux, notices=notices, target=job.recipe.name, demo=demo,
+                        flip_average=flip_average,
                         source={"model": str(job.model), "float_accuracy": results.get("keras-float", {}).get("accuracy")},
                         archive=job.archive)
 
