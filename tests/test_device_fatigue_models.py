@@ -210,14 +210,16 @@ def test_discovery_events_and_gauges(bundle, models) -> None:  # type: ignore[no
 
     analyzer = FatigueAnalyzer(*models)
     pub = MqttPublisher(device_id="car", interval_s=60.0, analyzers=[analyzer])
-    payloads = dict(pub.discovery_messages())
-    level = next(p for t, p in payloads.items() if t.endswith("edgeemo_car_fatigue_level/config"))
-    assert level["device_class"] == "enum" and "critical" in level["options"]
+    (topic, payload), = pub.discovery_messages()  # one device-based discovery payload
+    assert topic == "homeassistant/device/car/config"
+    components = payload["cmps"]
+    level = next(c for key, c in components.items() if key.endswith("fatigue_level"))
+    assert level["p"] == "sensor" and level["device_class"] == "enum" and "critical" in level["options"]
     assert level["state_topic"] == "edgeemo/car/fatigue" and level["default_entity_id"] == "sensor.edgeemo_car_fatigue_level"
-    assert any(t.startswith("homeassistant/binary_sensor/car/") for t in payloads)
-    event = next(p for t, p in payloads.items() if t.startswith("homeassistant/event/car/"))
-    assert event["state_topic"] == "edgeemo/car/event" and "microsleep" in event["event_types"]
-    perclos = next(p for t, p in payloads.items() if "perclos" in t)
+    assert any(c["p"] == "binary_sensor" and "fatigue" in key for key, c in components.items())
+    event = next(c for c in components.values() if c["p"] == "event" and "microsleep" in c.get("event_types", []))
+    assert event["state_topic"] == "edgeemo/car/event"
+    perclos = next(c for key, c in components.items() if "perclos" in key)
     assert perclos["unit_of_measurement"] == "%"
 
     metrics = Metrics()
