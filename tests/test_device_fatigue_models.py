@@ -240,7 +240,12 @@ def test_discovery_events_and_gauges(bundle, models) -> None:  # type: ignore[no
     # No face: the JSON object is null and the level unknown.
     empty = FrameResult(index=9, wall_time=1.7e9 + 9, width=FRAME_W, height=FRAME_H, faces=[])
     apps.update(empty, 101.0, frame)
+    pub.publish(empty)
     assert empty.apps["fatigue"] is None
+    # MQTT gets the "unknown" state at once (retained), so Home Assistant drops the last level.
+    last = [json.loads(body) for topic, body, _, retain in pub._buffer if retain and topic == "edgeemo/car/fatigue"][-1]
+    assert last["track_id"] is None and last["level_name"] == "unknown" and last["level"] is None
+    assert not any("expire_after" in c for c in payload["cmps"].values())
 
 
 def test_eyes_are_read_twice_only_when_they_may_be_closing(bundle, models) -> None:  # type: ignore[no-untyped-def]

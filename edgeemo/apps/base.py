@@ -84,6 +84,12 @@ class Analyzer(abc.ABC):
     def warm_up(self) -> None:  # noqa: B027 - optional hook
         """Allocate and run models once, before the service reports READY."""
 
+    def mqtt_state(self, state: dict[str, Any] | None) -> dict[str, Any] | None:
+        """The state as published on MQTT (retained). An app whose JSON state is None at times
+        (no driver) returns what Home Assistant should show then, so an entity reads "unknown"
+        instead of keeping the last value; None publishes nothing."""
+        return state
+
     def discovery_components(self, topics: MqttTopics) -> dict[str, dict[str, Any]]:
         """Home Assistant components (the `cmps` of the device's one discovery payload), keyed by
         a key unique across the device's apps; each has its platform under "p". One without

@@ -144,6 +144,7 @@ class MqttPublisher(Publisher):
         self.discoveries = 0
         self.analyzers = list(analyzers)
         self.app_topics = {a.name: self._app_topics(a) for a in self.analyzers}
+        self._analyzers = {a.name: a for a in self.analyzers}
         self._app_last_t: dict[str, float] = {}
         self._buffer: collections.deque[tuple[str, str, int, bool]] = collections.deque()
         self._lock = threading.Lock()
@@ -372,8 +373,9 @@ class MqttPublisher(Publisher):
         """Each application's state when it changed, else as a heartbeat every interval_s
         (retained, so a subscriber that joins late gets the current state); events as they come."""
         ts = round(result.wall_time, 3)
-        for name, state in result.apps.items():
+        for name, json_state in result.apps.items():
             topics = self.app_topics.get(name)
+            state = self._analyzers[name].mqtt_state(json_state) if topics is not None else None
             if topics is None or state is None:
                 continue
             if name in result.changed_apps or now - self._app_last_t.get(name, -1e9) >= self.config.interval_s:

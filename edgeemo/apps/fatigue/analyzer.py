@@ -128,6 +128,7 @@ class FatigueAnalyzer(Analyzer):
         self.measurer = DriverMeasurer(mesh, iris, self.config)
         self.state = DriverState(self.config)
         self._last_key: tuple[Any, ...] | None = None
+        self._absent_state: dict[str, Any] | None = None
         self._last: AppOutput | None = None
         self._due: float | None = None  # with max_hz: when the next analysis is due
 
@@ -164,6 +165,7 @@ class FatigueAnalyzer(Analyzer):
             self.measurer.reset()
         state, events = self.state.update(now, measured[0] if measured else None)
         out_state = {"track_id": driver.id, **state} if measured and driver is not None else None
+        self._absent_state = {"track_id": None, **state} if out_state is None else None
         key = (state["level_name"], state["calibration"], state["distracted"], driver.id if driver else None)
         changed = key != self._last_key or bool(events)
         self._last_key = key
@@ -177,6 +179,11 @@ class FatigueAnalyzer(Analyzer):
         app_events = [AppEvent(self.name, kind, {"track_id": driver.id if driver else None, **data})
                       for kind, data in events]
         return AppOutput(out_state, events=app_events, changed=changed, gauges=gauges, timings=timings)
+
+    def mqtt_state(self, state: dict[str, Any] | None) -> dict[str, Any] | None:
+        # No driver: JSON Lines gets null, MQTT the "unknown" state, so Home Assistant never keeps
+        # showing the last driver's level (and no entity needs expire_after).
+        return state if state is not None else self._absent_state
 
     def discovery_components(self, topics: MqttTopics) -> dict[str, dict[str, Any]]:
         return fatigue_components(topics, self.name, self.config.alarm_level)

@@ -11,9 +11,8 @@ from edgeemo.apps.fatigue.state import LEVEL_NAMES, UNKNOWN
 __all__ = ["EVENT_TYPES", "fatigue_components"]
 
 EVENT_TYPES = ["microsleep", "sleep", "yawn", "nod", "distraction", "level_changed", "recalibrating"]
-# The state is sent on change and as a heartbeat while a driver is seen; without one the app
-# publishes nothing, so the entities go unavailable instead of showing the last driver's level.
-EXPIRE_AFTER_S = 30
+# No expire_after: the state is sent on change and as a heartbeat, with level "unknown" while no
+# driver is seen, so the retained value is always the real one.
 
 
 def fatigue_components(topics: MqttTopics, app: str = "fatigue", alarm_level: int = 2) -> dict[str, dict[str, Any]]:
@@ -27,16 +26,15 @@ def fatigue_components(topics: MqttTopics, app: str = "fatigue", alarm_level: in
     items = [
         component("sensor", "level", "Driver fatigue level", state_topic=topics.state,
                   value_template="{{ value_json.level_name }}", device_class="enum",
-                  options=[*LEVEL_NAMES, UNKNOWN], icon="mdi:sleep", expire_after=EXPIRE_AFTER_S),
+                  options=[*LEVEL_NAMES, UNKNOWN], icon="mdi:sleep"),
         component("sensor", "perclos", "Driver PERCLOS (60 s)", state_topic=topics.state,
                   value_template="{% if value_json.perclos_60s is none %}None{% else %}"
                                  "{{ (value_json.perclos_60s * 100) | round(1) }}{% endif %}",
-                  unit_of_measurement="%", state_class="measurement", icon="mdi:eye-minus",
-                  expire_after=EXPIRE_AFTER_S),
+                  unit_of_measurement="%", state_class="measurement", icon="mdi:eye-minus"),
         component("binary_sensor", "alarm", "Driver fatigue alarm", state_topic=topics.state,
                   value_template="{{ 'ON' if value_json.level is not none and value_json.level >= "
                                  f"{alarm_level} else 'OFF' }}}}",
-                  payload_on="ON", payload_off="OFF", device_class="safety", expire_after=EXPIRE_AFTER_S),
+                  payload_on="ON", payload_off="OFF", device_class="safety"),
         component("event", "event", "Driver fatigue event", state_topic=topics.event, event_types=EVENT_TYPES,
                   # The event topic carries every app's events; HA ignores the empty rendering.
                   value_template=f"{{% if value_json.app == '{app}' %}}"
