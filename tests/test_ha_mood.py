@@ -1,5 +1,5 @@
 """The `ha` tier: a real Home Assistant core (its own Python 3.13 venv, tests/ha_support.py), a
-real mosquitto, and the daemon with the mood app on a looping face video. Home Assistant finds
+real mosquitto, and the daemon with the mood and fatigue apps on a looping face video. Home Assistant finds
 the device by discovery and its states come back over mqtt_statestream; its log must show no
 discovery error and no invalid option over the whole run.
 
@@ -19,6 +19,7 @@ from device_support import hopper_face, make_face_frames, write_video
 from ha_support import HomeAssistant, not_ready_reason, venv_path
 from test_device_integration import EDGEEMO, broker, wait_for  # noqa: F401
 
+from edgeemo.apps.fatigue.state import LEVEL_NAMES, UNKNOWN
 from edgeemo.apps.mood import EVENT_TYPES, MOOD_STATES
 from edgeemo.bundle import default_bundle_path
 
@@ -165,6 +166,8 @@ min_dwell_s = 1.0
 min_hold_s = 2.0
 tau_s = 2.0
 empty_after_s = 2.0
+[apps.fatigue]
+enabled = true
 """)
         daemon = subprocess.Popen([*EDGEEMO, "daemon", "--config", str(config)], stdout=subprocess.PIPE,
                                   stderr=subprocess.STDOUT, text=True)
@@ -182,6 +185,11 @@ empty_after_s = 2.0
             emotion: lambda v: v not in (None, "unknown", "unavailable"),
             f"sensor.{d}_faces": lambda v: v == "1",
             f"sensor.{d}_confidence": _number,
+            # The fatigue app on the same device: calibrating on this short clip, so unknown is valid.
+            f"sensor.{d}_fatigue_level": lambda v: v in (*LEVEL_NAMES, UNKNOWN),
+            f"sensor.{d}_fatigue_perclos": lambda v: v == "unknown" or _number(v),
+            f"binary_sensor.{d}_fatigue_alarm": lambda v: v in ("on", "off"),
+            f"event.{d}_fatigue_event": lambda v: v is not None,
         }
 
         event = f"event.{d}_mood"
