@@ -51,15 +51,14 @@ def run_pipeline_bench(
     from edgeemo.daemon.pipeline import Pipeline
     from edgeemo.daemon.sources import open_source
     from edgeemo.errors import SourceError
-    from edgeemo.runtime import open_runtime
+    from edgeemo.runtime.choose import open_bundle_model
     from edgeemo.vision.base import open_detector
 
     say = say or (lambda _msg: None)
     bundle = load_bundle(bundle_path)
-    model_path = bundle.model_path(model)
     det = open_detector(detector, model_path=bundle.detector_path, threads=threads, **(detector_options or {}))
-    runtime = open_runtime(model_path, threads=threads)
-    pipe = Pipeline(det, runtime, bundle.preprocess, bundle.labels)
+    choice, runtime = open_bundle_model(bundle, model, threads=threads)
+    pipe = Pipeline(det, runtime, bundle.preprocess, bundle.labels, model_choice=choice)
     src = open_source(source)
     work = Path(tempfile.mkdtemp(prefix="edgeemo-bench-pipeline-"))
     publisher, publisher_desc = _publisher(work)
@@ -113,7 +112,8 @@ def run_pipeline_bench(
     e2e = stage_summary((np.asarray(totals) * 1e9).astype(np.int64))
     return {
         "bundle": str(bundle_path),
-        "model": model_path.name,
+        "model": choice.file,
+        "model_choice": choice.to_json(),
         "source": src.describe(),
         "detector": type(det).__name__,
         "threads": threads,
@@ -131,7 +131,9 @@ def run_pipeline_bench(
 def pipeline_markdown(p: dict[str, Any]) -> str:
     lines = [
         "## Pipeline\n",
-        f"{p['frames']} frames from {p['source']}, bundle model {p['model']}, detector {p['detector']}, "
+        f"{p['frames']} frames from {p['source']}, bundle model {p['model']}"
+        + (f" ({p['model_choice']['mode']}: {p['model_choice']['reason']})" if p.get("model_choice") else "")
+        + f", detector {p['detector']}, "
         f"{p['threads']} thread(s), publisher: {p['publisher']}; {p['faces_per_frame']:.2f} faces per frame.\n",
         "| stage | p50 ms | p99 ms | mean ms |",
         "|---|---:|---:|---:|",

@@ -43,12 +43,14 @@ def _int_list(value: str, option: str) -> list[int]:
 @click.option("--source", help="Video file, camera or fake:WxH*N for --pipeline.")
 @click.option("--frames", default=300, show_default=True, help="Frames to time in --pipeline mode.")
 @click.option("--detector", default="auto", show_default=True, help="Face detector for --pipeline.")
+@click.option("--model", "model", default=None,
+              help="Model file in --bundle for --pipeline, or 'auto' (default: auto for a bundle of several models).")
 def bench(
     artifacts: tuple[Path, ...], threads: str, batches: str, runs: int, warmup: int, repeats: int,
     data: Path | None, split: str, limit_per_class: int | None, spec_path: Path | None, no_memory: bool,
     no_peak: bool, json_out: Path | None, md_out: Path | None, plot_out: Path | None,
     compare: tuple[Path, Path] | None, pipeline: bool, bundle_path: Path | None, source: str | None,
-    frames: int, detector: str,
+    frames: int, detector: str, model: str | None,
 ) -> None:
     """Benchmark ARTIFACT_OR_BUNDLE... (bundles, .tflite/.onnx/.keras files, folders of them, or
     peer-model spec .json files) on the same inputs, interleaved, at each thread count and batch."""
@@ -74,7 +76,7 @@ def bench(
         from edgeemo.bench.runner import BENCH_FORMAT
 
         p = run_pipeline_bench(bundle_path, source, threads=thread_list[0], frames=frames, warmup=warmup,
-                               detector=detector, say=say)
+                               detector=detector, model=model, say=say)
         result = {"format": BENCH_FORMAT, "machine": machine_info(), "pipeline": p, "artifacts": [],
                   "results": [], "peaks": [], "config": {"threads": thread_list[:1], "batches": [1]}}
         console.print(pipeline_markdown(p))

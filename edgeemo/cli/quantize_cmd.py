@@ -81,6 +81,8 @@ def print_summary(out, result) -> None:  # type: ignore[no-untyped-def]
             f"{m['latency_ms']:.3f}" if "latency_ms" in m else "-", "yes",
         )
     out.print(table)
+    for note in result.notes:
+        out.print(f"note: {note}")
     out.print(f"bundle: {result.bundle}")
     if result.results:
         out.print(f"report: {result.out_dir / 'report.md'} (+ report.json, confusion_*.png)")

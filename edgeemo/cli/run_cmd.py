@@ -23,7 +23,10 @@ def summary(runner: object, frames: int) -> dict[str, object]:
     share = {n: round(h.sum / wall, 4) if wall else 0.0 for n, h in metrics.stages.items() if n != "loop"}
     inside = {"detect", "classify", "decode"}
     outside = sum(v for k, v in share.items() if k not in inside)
+    info = getattr(runner, "info", {})
     return {
+        "model": info.get("model"),
+        "model_choice": info.get("model_choice"),
         "frames": frames,
         "wall_s": round(wall, 3),
         "fps": round(fps, 1),
@@ -44,7 +47,8 @@ def summary(runner: object, frames: int) -> dict[str, object]:
 @click.option("--max-frames", type=click.IntRange(min=1), default=None, help="Stop after this many frames.")
 @click.option("--show-metrics", is_flag=True, help="Print throughput and per-stage timings to stderr at the end.")
 @click.option("--threads", type=click.IntRange(1, 64), default=1, show_default=True, help="Inference threads (XNNPACK / ORT).")
-@click.option("--model", "model", default=None, help="Model file inside the bundle (default: its default_model).")
+@click.option("--model", "model", default=None, help="Model file inside the bundle, or 'auto': time the bundle's models at start-up and keep the "
+              "fastest within 1 pp of the most accurate (default: auto for a bundle of several models).")
 @click.option("--detector", type=click.Choice(["auto", "blazeface", "haar", "yunet"]), default="auto", show_default=True)
 @click.option("--detector-model", type=click.Path(), default=None, help="YuNet .onnx, or another BlazeFace .tflite.")
 @click.option("--loop", is_flag=True, help="Restart a video file or folder at its end.")

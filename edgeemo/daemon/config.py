@@ -43,7 +43,11 @@ class _Strict(BaseModel):
 
 class BundleConfig(_Strict):
     path: str | None = None  # None: the default bundle shipped in the package
-    model: str | None = None  # a model file inside the bundle; None: its default_model
+    # A model file inside the bundle, or "auto": time the bundle's models during warm-up and keep the
+    # fastest within auto_max_drop_pp of the most accurate. None: auto for several models, else the one.
+    model: str | None = None
+    auto_budget_s: float = Field(0.3, gt=0, le=1.0)  # timing budget of the auto choice
+    auto_max_drop_pp: float = Field(1.0, ge=0, le=100)  # accuracy (pp, manifest metrics) auto may give up
     threads: int = Field(1, ge=1, le=64)
     providers: list[str] | None = None  # ONNX Runtime providers, e.g. ["CUDAExecutionProvider"]
     flip_average: bool | None = None  # None: as the bundle says; false halves classify time

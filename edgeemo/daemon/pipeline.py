@@ -19,6 +19,7 @@ from edgeemo.vision.tracking import IoUTracker
 
 if TYPE_CHECKING:
     from edgeemo.apps.base import AppEvent
+    from edgeemo.runtime.choose import ModelChoice
 
 __all__ = ["FaceResult", "FrameResult", "Pipeline"]
 
@@ -89,8 +90,10 @@ class Pipeline:
         max_faces: int = 8,
         min_face_px: int = 16,
         flip_average: bool = False,
+        model_choice: ModelChoice | None = None,
     ) -> None:
         self.detector = detector
+        self.model_choice = model_choice  # which bundle model `runtime` is, and why
         self.runtime = runtime
         self.spec = spec
         self.labels = list(labels)
