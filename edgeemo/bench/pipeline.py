@@ -44,6 +44,8 @@ def run_pipeline_bench(
     detector: str = "auto",
     model: str | None = None,
     detector_options: dict[str, Any] | None = None,
+    schedule: str = "interval",
+    every: int = 3,
     say: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """Per-stage p50/p99 and end-to-end FPS over up to `frames` frames of `source`."""
@@ -53,12 +55,14 @@ def run_pipeline_bench(
     from edgeemo.errors import SourceError
     from edgeemo.runtime.choose import open_bundle_model
     from edgeemo.vision.base import open_detector
+    from edgeemo.vision.schedule import DetectionSchedule
 
     say = say or (lambda _msg: None)
     bundle = load_bundle(bundle_path)
     det = open_detector(detector, model_path=bundle.detector_path, threads=threads, **(detector_options or {}))
     choice, runtime = open_bundle_model(bundle, model, threads=threads)
-    pipe = Pipeline(det, runtime, bundle.preprocess, bundle.labels, model_choice=choice)
+    plan = DetectionSchedule(schedule, every)
+    pipe = Pipeline(det, runtime, bundle.preprocess, bundle.labels, model_choice=choice, schedule=plan)
     src = open_source(source)
     work = Path(tempfile.mkdtemp(prefix="edgeemo-bench-pipeline-"))
     publisher, publisher_desc = _publisher(work)
@@ -76,6 +80,9 @@ def run_pipeline_bench(
         for _ in range(warmup):
             publisher.publish(pipe.process(first))
         say(f"pipeline: timing up to {frames} frames from {src.describe()}")
+        pipe.tracker.reset()
+        plan.reset()
+        plan.counts = dict.fromkeys(plan.counts, 0)
         wall0 = time.perf_counter()
         index = 0
         misses = 0
@@ -116,6 +123,7 @@ def run_pipeline_bench(
         "model_choice": choice.to_json(),
         "source": src.describe(),
         "detector": type(det).__name__,
+        "detection": {"schedule": schedule, "every": every, "counts": dict(plan.counts)},
         "threads": threads,
         "frames": len(totals),
         "faces_per_frame": faces / len(totals),
@@ -133,7 +141,9 @@ def pipeline_markdown(p: dict[str, Any]) -> str:
         "## Pipeline\n",
         f"{p['frames']} frames from {p['source']}, bundle model {p['model']}"
         + (f" ({p['model_choice']['mode']}: {p['model_choice']['reason']})" if p.get("model_choice") else "")
-        + f", detector {p['detector']}, "
+        + f", detector {p['detector']}"
+        + (f" ({p['detection']['schedule']}, every {p['detection']['every']}: {p['detection']['counts']})"
+           if p.get("detection") else "") + ", "
         f"{p['threads']} thread(s), publisher: {p['publisher']}; {p['faces_per_frame']:.2f} faces per frame.\n",
         "| stage | p50 ms | p99 ms | mean ms |",
         "|---|---:|---:|---:|",

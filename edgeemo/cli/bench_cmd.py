@@ -43,6 +43,10 @@ def _int_list(value: str, option: str) -> list[int]:
 @click.option("--source", help="Video file, camera or fake:WxH*N for --pipeline.")
 @click.option("--frames", default=300, show_default=True, help="Frames to time in --pipeline mode.")
 @click.option("--detector", default="auto", show_default=True, help="Face detector for --pipeline.")
+@click.option("--detect-schedule", type=click.Choice(["every_frame", "interval", "roi"]), default="interval",
+              show_default=True, help="--pipeline: when the face detector searches the whole frame (see [detector] schedule).")
+@click.option("--detect-every", type=click.IntRange(1, 300), default=3, show_default=True,
+              help="--pipeline: whole-frame detection at least every N frames while faces are tracked.")
 @click.option("--model", "model", default=None,
               help="Model file in --bundle for --pipeline, or 'auto' (default: auto for a bundle of several models).")
 def bench(
@@ -50,7 +54,7 @@ def bench(
     data: Path | None, split: str, limit_per_class: int | None, spec_path: Path | None, no_memory: bool,
     no_peak: bool, json_out: Path | None, md_out: Path | None, plot_out: Path | None,
     compare: tuple[Path, Path] | None, pipeline: bool, bundle_path: Path | None, source: str | None,
-    frames: int, detector: str, model: str | None,
+    frames: int, detector: str, detect_schedule: str, detect_every: int, model: str | None,
 ) -> None:
     """Benchmark ARTIFACT_OR_BUNDLE... (bundles, .tflite/.onnx/.keras files, folders of them, or
     peer-model spec .json files) on the same inputs, interleaved, at each thread count and batch."""
@@ -76,7 +80,8 @@ def bench(
         from edgeemo.bench.runner import BENCH_FORMAT
 
         p = run_pipeline_bench(bundle_path, source, threads=thread_list[0], frames=frames, warmup=warmup,
-                               detector=detector, model=model, say=say)
+                               detector=detector, model=model, schedule=detect_schedule, every=detect_every,
+                               say=say)
         result = {"format": BENCH_FORMAT, "machine": machine_info(), "pipeline": p, "artifacts": [],
                   "results": [], "peaks": [], "config": {"threads": thread_list[:1], "batches": [1]}}
         console.print(pipeline_markdown(p))

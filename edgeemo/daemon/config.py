@@ -73,6 +73,13 @@ class DetectorConfig(_Strict):
     max_faces: int = Field(4, ge=1, le=16)
     detect_width: int = Field(320, ge=64)  # Haar/YuNet downscale; BlazeFace always sees 128x128
     min_face_px: int = Field(24, ge=1)
+    # Detection off the critical path (edgeemo.vision.schedule): "every_frame" searches the whole
+    # frame each time; "interval" searches it every `every` frames while all faces stay tracked and
+    # carries the boxes in between; "roi" searches only around the tracks in between. Lost tracks
+    # and untracked frames always get a whole-frame search.
+    schedule: Literal["every_frame", "interval", "roi"] = "interval"
+    every: int = Field(3, ge=1, le=300)
+    roi_margin: float = Field(0.5, ge=0, le=4)  # "roi": the region is the box grown by this on each side
 
 
 class TrackingConfig(_Strict):

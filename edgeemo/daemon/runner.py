@@ -26,6 +26,7 @@ from edgeemo.daemon.sources import CameraSource, open_source
 from edgeemo.errors import BundleError, ModelError
 from edgeemo.runtime.choose import ModelChoice
 from edgeemo.vision.base import FaceDetector, open_detector
+from edgeemo.vision.schedule import DetectionSchedule
 from edgeemo.vision.tracking import IoUTracker
 
 __all__ = ["Runner", "build_pipeline", "build_publishers", "resolve_bundle"]
@@ -73,7 +74,8 @@ def build_pipeline(config: ServiceConfig, bundle: Bundle, *, detector: FaceDetec
         margin=tc.hysteresis, hold=tc.hold_frames,
     )
     return Pipeline(detector, runtime, bundle.preprocess, bundle.labels, tracker, max_faces=dc.max_faces,
-                    min_face_px=dc.min_face_px, flip_average=flip_average, model_choice=choice)
+                    min_face_px=dc.min_face_px, flip_average=flip_average, model_choice=choice,
+                    schedule=DetectionSchedule(dc.schedule, dc.every, dc.roi_margin))
 
 
 def build_publishers(
