@@ -50,6 +50,10 @@ class BundleConfig(_Strict):
     auto_max_drop_pp: float = Field(1.0, ge=0, le=100)  # accuracy (pp, manifest metrics) auto may give up
     threads: int = Field(1, ge=1, le=64)
     providers: list[str] | None = None  # ONNX Runtime providers, e.g. ["CUDAExecutionProvider"]
+    # TensorRT (ONNX Runtime) keeps built engines here so a restart does not rebuild them;
+    # None: $STATE_DIRECTORY/tensorrt (systemd's StateDirectory=), else ~/.cache/edgeemo/tensorrt.
+    tensorrt_cache_dir: str | None = None
+    tensorrt_fp16: bool = True  # fp16 engines: every Jetson GPU runs them; Nano-class has no int8 cores
     flip_average: bool | None = None  # None: as the bundle says; false halves classify time
 
 

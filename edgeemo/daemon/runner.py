@@ -53,7 +53,9 @@ def build_pipeline(config: ServiceConfig, bundle: Bundle, *, detector: FaceDetec
     flip_average = bundle.manifest.flip_average if bc.flip_average is None else bc.flip_average
     choice, runtime = open_bundle_model(bundle, bc.model, threads=bc.threads, providers=bc.providers,
                                         flip_average=flip_average, budget_s=bc.auto_budget_s,
-                                        max_drop_pp=bc.auto_max_drop_pp)
+                                        max_drop_pp=bc.auto_max_drop_pp,
+                                        runtime_options={"trt_cache_dir": bc.tensorrt_cache_dir,
+                                                         "trt_fp16": bc.tensorrt_fp16})
     if tuple(runtime.input_shape) != tuple(bundle.preprocess.input_shape):
         raise ModelError(
             f"expected the model input {bundle.preprocess.input_shape} that the bundle's PreprocessSpec "

@@ -117,6 +117,7 @@ def choose_model(
     budget_s: float = DEFAULT_BUDGET_S,
     max_drop_pp: float = DEFAULT_MAX_DROP_PP,
     opener: Callable[..., Runtime] | None = None,
+    runtime_options: dict[str, Any] | None = None,
 ) -> tuple[ModelChoice, Runtime]:
     """Open every model this device can run, time one face (two with flip averaging) round-robin
     until `budget_s` is spent, and return the choice with the chosen runtime still open."""
@@ -132,7 +133,8 @@ def choose_model(
             skipped[entry.file] = "Keras models need TensorFlow, which devices do not install"
             continue
         try:
-            runtimes[entry.file] = opener(bundle.root / entry.file, threads=threads, providers=providers)
+            runtimes[entry.file] = opener(bundle.root / entry.file, threads=threads, providers=providers,
+                                          **(runtime_options or {}))
         except (EdgeEmoError, ImportError, RuntimeError) as exc:
             skipped[entry.file] = str(exc)
             log.warning("model choice: %s cannot run here (%s); leaving it out", entry.file, exc)
@@ -181,16 +183,17 @@ def open_bundle_model(
     flip_average: bool = False,
     budget_s: float = DEFAULT_BUDGET_S,
     max_drop_pp: float = DEFAULT_MAX_DROP_PP,
+    runtime_options: dict[str, Any] | None = None,
 ) -> tuple[ModelChoice, Runtime]:
     """The runtime for `model` (a file in the bundle, "auto", or None: auto for several models,
     else the bundle's default_model) and the record of how it was chosen."""
     if wants_auto(bundle, model):
         return choose_model(bundle, threads=threads, providers=providers, flip_average=flip_average,
-                            budget_s=budget_s, max_drop_pp=max_drop_pp)
+                            budget_s=budget_s, max_drop_pp=max_drop_pp, runtime_options=runtime_options)
     from edgeemo.runtime import open_runtime
 
     entry = bundle.model(model)
     why = "named with --model / bundle.model" if model else "the bundle's only model"
-    runtime = open_runtime(bundle.root / entry.file, threads=threads, providers=providers)
+    runtime = open_runtime(bundle.root / entry.file, threads=threads, providers=providers, **(runtime_options or {}))
     log.info("model: %s (%s)", entry.file, why)
     return ModelChoice(file=entry.file, mode="fixed", reason=why), runtime
