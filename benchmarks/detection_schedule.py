@@ -130,6 +130,7 @@ def edgeemo_run(video: Path, boxes: list[tuple[int, int, int, int]], model: str,
         order = SCHEDULES[r % len(SCHEDULES):] + SCHEDULES[: r % len(SCHEDULES)]
         for mode, every in order:
             out = work / f"{mode}.jsonl"
+            out.unlink(missing_ok=True)  # the JSON Lines publisher appends
             cmd = [sys.executable, "-m", "edgeemo", "run", "--source", str(video), "--model", model,
                    "--detect-schedule", mode, "--detect-every", str(every), "--jsonl", str(out), "--show-metrics"]
             proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=True)
@@ -164,6 +165,9 @@ def main(argv: list[str] | None = None) -> int:
             "video": f"{W}x{H}, {args.frames} frames, one 200x200 portrait on a Lissajous path",
             "model": args.model, "threads": 1, "repeats": args.repeats,
             "pipeline_in_process": in_process(video, boxes, args.model, args.repeats),
+        }
+        print(json.dumps(result["pipeline_in_process"]), file=sys.stderr)
+        result |= {
             "edgeemo_run": edgeemo_run(video, boxes, args.model, args.repeats, work),
         }
     args.out.mkdir(parents=True, exist_ok=True)
