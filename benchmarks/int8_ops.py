@@ -121,13 +121,20 @@ def time_interleaved(paths: dict[str, Path], runs: int) -> dict[str, float]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=400)
-    parser.add_argument("--zoo", default="mini_xception,mobilenet", help="whole nets for the int8 vs float I/O rows")
+    parser.add_argument("--zoo", default="mini_xception,mobilenet,mini_xception@before,mobilenet@before",
+                        help="whole nets for the int8 vs float I/O rows; NAME@before: the widths before issue 39")
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "int8-ops")
     args = parser.parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     sys.path.insert(0, str(REPO))
     from edgeemo.bench.machine import machine_info, machine_slug
-    from edgeemo.models.zoo import build_model
+    from edgeemo.models.zoo import MOBILENET_BLOCKS, build_model, mini_xception, mobilenet
+
+    before = {  # the zoo's widths before issue 39, built side by side with today's
+        "mini_xception": lambda: mini_xception((48, 48, 1), 7, stem=8, widths=(16, 32, 64, 128)),
+        "mobilenet": lambda: mobilenet((48, 48, 1), 7, stem=32,
+                                       blocks=tuple((4 if t == 6 else t, c, n, st) for t, c, n, st in MOBILENET_BLOCKS)),
+    }
 
     rows = []
     with tempfile.TemporaryDirectory(prefix="edgeemo-int8-ops-") as tmp:
@@ -146,13 +153,15 @@ def main(argv: list[str] | None = None) -> int:
             print(rows[-1], file=sys.stderr)
         nets = []
         for name in args.zoo.split(","):
-            model = build_model(name)
+            base, _, variant = name.partition("@")
+            model = before[base]() if variant == "before" else build_model(base)
             shape = tuple(model.input_shape[1:])
             paths = {
-                "fp32": convert(model, work / f"{name}_fp32.tflite", "fp32", shape),
-                "int8": convert(model, work / f"{name}_int8.tflite", "int8", shape),
-                "int8_float_io": convert(model, work / f"{name}_int8f.tflite", "int8", shape, float_io=True),
-                "int8_per_tensor": convert(model, work / f"{name}_int8pt.tflite", "int8", shape, per_tensor=True),
+                "fp32": convert(model, work / f"{base}{variant}_fp32.tflite", "fp32", shape),
+                "int8": convert(model, work / f"{base}{variant}_int8.tflite", "int8", shape),
+                "int8_float_io": convert(model, work / f"{base}{variant}_int8f.tflite", "int8", shape, float_io=True),
+                "int8_per_tensor": convert(model, work / f"{base}{variant}_int8pt.tflite", "int8", shape,
+                                           per_tensor=True),
             }
             us = time_interleaved(paths, args.runs)
             nets.append({"model": name, **{f"{k}_us": round(v, 2) for k, v in us.items()},
