@@ -128,3 +128,24 @@ def test_run_on_a_real_face_video_keeps_finding_the_face(schedule, tmp_path, tmp
     runs = json.loads(res.stderr[res.stderr.index("{"):])["detection_runs"]
     assert sum(runs.values()) == len(boxes)
     assert runs["full"] == len(boxes) if schedule == "every_frame" else runs["full"] <= len(boxes) // 2
+
+
+def test_bench_pipeline_measures_the_schedule(tmp_path, tmp_path_factory):
+    from device_support import hopper_face, make_face_frames, tiny_bundle, write_video
+
+    from edgeemo.cli import cli
+
+    pytest.importorskip("cv2")
+    bundle = tiny_bundle(tmp_path_factory)
+    frames, _ = make_face_frames([hopper_face()], 24, step=4)
+    video = write_video(tmp_path / "v.mp4", frames)
+    results = {}
+    for schedule in ("every_frame", "interval"):
+        out = tmp_path / f"{schedule}.json"
+        res = CliRunner().invoke(cli, ["bench", "--pipeline", "--bundle", str(bundle), "--source", str(video),
+                                       "--frames", "20", "--warmup", "1", "--detect-schedule", schedule,
+                                       "--detect-every", "4", "--json", str(out)])
+        assert res.exit_code == 0, res.output
+        results[schedule] = json.loads(out.read_text())["pipeline"]["detection"]
+    assert results["every_frame"]["counts"] == {"full": 20, "roi": 0, "carry": 0}
+    assert results["interval"]["counts"]["full"] == 5 and results["interval"]["counts"]["carry"] == 15
