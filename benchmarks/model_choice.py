@@ -7,7 +7,9 @@ daemon makes them (edgeemo.runtime.choose.choose_model: open every model, time o
 within bundle.auto_budget_s, flip averaging as the bundle says, 1 thread), each with its wall time;
 then one `edgeemo bench` run of the bundle (interleaved repeats, batch 1, 1 thread) and the choice
 the same rule makes from the bench's p50s. A mini-Xception bundle to try it on (64x64 grayscale,
-depthwise-separable, as the `fer` package's):
+depthwise-separable, 8-128 channels as the `fer` package's; the zoo's mini_xception had those
+widths before commit 64d2e0a, so train it from that commit's parent, or build it with
+edgeemo.models.zoo.mini_xception(..., widths=(16, 32, 64, 128)) and save it):
 
     edgeemo train --data FER --model mini_xception --input-size 64 --epochs 4 --limit-per-class 1500 --out mx64
     edgeemo quantize mx64/best.keras --calib FER --eval FER --formats tflite,onnx --precisions fp32,int8 --out mx64q
