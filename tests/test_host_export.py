@@ -52,7 +52,7 @@ def test_bundle_lists_int8_models_with_quant_params(tiny_artifacts: dict[str, Pa
     bundle = load_bundle(tiny_artifacts["bundle"])
     entries = {m.file: m for m in bundle.manifest.models}
     assert bundle.model().precision == "int8"
-    tflite = next(m for m in entries.values() if m.format == "tflite")
+    tflite = next(m for m in entries.values() if m.format == "tflite" and m.precision == "int8")
     assert tflite.input_quant is not None and tflite.metrics["verification"]["agreement"] >= 0.85
     assert bundle.detector_path is not None and bundle.detector_path.stat().st_size > 10_000
     # The fatigue app's MediaPipe models travel with BlazeFace, hashed, with their licence notice.

@@ -46,6 +46,8 @@ def run_pipeline_bench(
     model: str | None = None,
     detector_options: dict[str, Any] | None = None,
     apps: dict[str, dict[str, Any]] | None = None,
+    schedule: str = "interval",
+    every: int = 3,
     say: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """Per-stage p50/p99 and end-to-end FPS over up to `frames` frames of `source`. `apps` (name ->
@@ -55,15 +57,16 @@ def run_pipeline_bench(
     from edgeemo.daemon.pipeline import Pipeline
     from edgeemo.daemon.sources import open_source
     from edgeemo.errors import SourceError
-    from edgeemo.runtime import open_runtime
+    from edgeemo.runtime.choose import open_bundle_model
     from edgeemo.vision.base import open_detector
+    from edgeemo.vision.schedule import DetectionSchedule
 
     say = say or (lambda _msg: None)
     bundle = load_bundle(bundle_path)
-    model_path = bundle.model_path(model)
     det = open_detector(detector, model_path=bundle.detector_path, threads=threads, **(detector_options or {}))
-    runtime = open_runtime(model_path, threads=threads)
-    pipe = Pipeline(det, runtime, bundle.preprocess, bundle.labels)
+    choice, runtime = open_bundle_model(bundle, model, threads=threads)
+    plan = DetectionSchedule(schedule, every)
+    pipe = Pipeline(det, runtime, bundle.preprocess, bundle.labels, model_choice=choice, schedule=plan)
     app_set = _build_apps(bundle, apps or {}, threads)
     src = open_source(source)
     work = Path(tempfile.mkdtemp(prefix="edgeemo-bench-pipeline-"))
@@ -85,6 +88,9 @@ def run_pipeline_bench(
             app_set.update(warm, time.monotonic(), first)
             publisher.publish(warm)
         say(f"pipeline: timing up to {frames} frames from {src.describe()}")
+        pipe.tracker.reset()
+        plan.reset()
+        plan.counts = dict.fromkeys(plan.counts, 0)
         wall0 = time.perf_counter()
         index = 0
         misses = 0
@@ -127,9 +133,11 @@ def run_pipeline_bench(
     e2e = stage_summary((np.asarray(totals) * 1e9).astype(np.int64))
     return {
         "bundle": str(bundle_path),
-        "model": model_path.name,
+        "model": choice.file,
+        "model_choice": choice.to_json(),
         "source": src.describe(),
         "detector": type(det).__name__,
+        "detection": {"schedule": schedule, "every": every, "counts": dict(plan.counts)},
         "threads": threads,
         "apps": app_set.names,
         "frames": len(totals),
@@ -159,7 +167,11 @@ def _build_apps(bundle: Any, apps: dict[str, dict[str, Any]], threads: int) -> A
 def pipeline_markdown(p: dict[str, Any]) -> str:
     lines = [
         "## Pipeline\n",
-        f"{p['frames']} frames from {p['source']}, bundle model {p['model']}, detector {p['detector']}, "
+        f"{p['frames']} frames from {p['source']}, bundle model {p['model']}"
+        + (f" ({p['model_choice']['mode']}: {p['model_choice']['reason']})" if p.get("model_choice") else "")
+        + f", detector {p['detector']}"
+        + (f" ({p['detection']['schedule']}, every {p['detection']['every']}: {p['detection']['counts']})"
+           if p.get("detection") else "") + ", "
         f"{p['threads']} thread(s), publisher: {p['publisher']}; {p['faces_per_frame']:.2f} faces per frame"
         + (f"; apps: {', '.join(p['apps'])}" if p.get("apps") else "") + ".\n",
         "| stage | p50 ms | p99 ms | mean ms |",

@@ -117,6 +117,8 @@ def print_table(result: dict[str, Any], console: Any = None) -> None:
             pt.add_row(*row.values())
         console.print(pt)
     console.print(f"machine: {_machine_line(result)}")
+    for line in auto_choice_lines(result):
+        console.print(line)
     for s in result.get("skipped", []):
         console.print(f"[yellow]skipped[/] {s['path']}: {s['reason']}")
     for note in result.get("notes", []):
@@ -124,6 +126,12 @@ def print_table(result: dict[str, Any], console: Any = None) -> None:
     for a in result["artifacts"]:
         for note in a.get("notes", []):
             console.print(f"note ({a['name']}): {note}")
+
+
+def auto_choice_lines(result: dict[str, Any]) -> list[str]:
+    """One line per bundle: the model `edgeemo run --model auto` would keep on this machine."""
+    return [f"--model auto for {c['bundle']} at {c['threads']} thread(s): {c['model']} ({c['reason']})"
+            for c in result.get("auto_choice", [])]
 
 
 def _md_table(rows: list[dict[str, str]]) -> str:
@@ -157,6 +165,7 @@ def markdown_report(result: dict[str, Any], *, plot_names: list[str] | None = No
     ]
     extra = [f"- skipped {s['path']}: {s['reason']}" for s in result.get("skipped", [])]
     extra += [f"- {n}" for n in result.get("notes", [])]
+    extra += [f"- {line}" for line in auto_choice_lines(result)]
     extra += [f"- {a['name']}: {n}" for a in result["artifacts"] for n in a.get("notes", [])]
     if extra:
         parts += ["\n## Notes\n", "\n".join(extra) + "\n"]

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from edgeemo.bench.auto_choice import auto_choices
 from edgeemo.bench.machine import machine_info
 from edgeemo.bench.memprobe import measure_memory
 from edgeemo.bench.probes import PROBE_KINDS, measure_peak
@@ -370,6 +371,7 @@ def run_bench(inputs: list[str], config: BenchConfig, *, say: Callable[[str], No
         "results": results,
         "skipped": skipped,
         "notes": notes,
+        "auto_choice": auto_choices(targets, results),
     }
 
 

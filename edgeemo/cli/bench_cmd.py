@@ -62,12 +62,18 @@ def _app_options(values: tuple[str, ...]) -> dict[str, dict[str, str]]:
 @click.option("--app", "apps", multiple=True,
               help="Run an application in --pipeline (repeatable): NAME or NAME:KEY=VALUE,KEY=VALUE "
                    "(its [apps.NAME] options, e.g. fatigue:track_landmarks=false).")
+@click.option("--detect-schedule", type=click.Choice(["every_frame", "interval", "roi"]), default="interval",
+              show_default=True, help="--pipeline: when the face detector searches the whole frame (see [detector] schedule).")
+@click.option("--detect-every", type=click.IntRange(1, 300), default=3, show_default=True,
+              help="--pipeline: whole-frame detection at least every N frames while faces are tracked.")
+@click.option("--model", "model", default=None,
+              help="Model file in --bundle for --pipeline, or 'auto' (default: auto for a bundle of several models).")
 def bench(
     artifacts: tuple[Path, ...], threads: str, batches: str, runs: int, warmup: int, repeats: int,
     data: Path | None, split: str, limit_per_class: int | None, spec_path: Path | None, no_memory: bool,
     no_peak: bool, json_out: Path | None, md_out: Path | None, plot_out: Path | None,
     compare: tuple[Path, Path] | None, pipeline: bool, bundle_path: Path | None, source: str | None,
-    frames: int, detector: str, apps: tuple[str, ...],
+    frames: int, detector: str, apps: tuple[str, ...], detect_schedule: str, detect_every: int, model: str | None,
 ) -> None:
     """Benchmark ARTIFACT_OR_BUNDLE... (bundles, .tflite/.onnx/.keras files, folders of them, or
     peer-model spec .json files) on the same inputs, interleaved, at each thread count and batch."""
@@ -93,7 +99,8 @@ def bench(
         from edgeemo.bench.runner import BENCH_FORMAT
 
         p = run_pipeline_bench(bundle_path, source, threads=thread_list[0], frames=frames, warmup=warmup,
-                               detector=detector, apps=_app_options(apps), say=say)
+                               detector=detector, apps=_app_options(apps), model=model, schedule=detect_schedule,
+                               every=detect_every, say=say)
         result = {"format": BENCH_FORMAT, "machine": machine_info(), "pipeline": p, "artifacts": [],
                   "results": [], "peaks": [], "config": {"threads": thread_list[:1], "batches": [1]}}
         console.print(pipeline_markdown(p))

@@ -87,6 +87,8 @@ def print_summary(out, result) -> None:  # type: ignore[no-untyped-def]
             f"{m['latency_ms']:.3f}" if "latency_ms" in m else "-", "yes",
         )
     out.print(table)
+    for note in result.notes:
+        out.print(f"note: {note}")
     out.print(f"bundle: {result.bundle} (flip averaging {'on' if result.flip_average else 'off'})")
     choice = result.flip_choice
     if choice is not None:

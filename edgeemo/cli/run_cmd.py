@@ -26,7 +26,12 @@ def summary(runner: object, frames: int) -> dict[str, object]:
     share = {n: round(h.sum / wall, 4) if wall else 0.0 for n, h in metrics.stages.items() if n != "loop"}
     inside = {"detect", "classify", "decode"}
     outside = sum(v for k, v in share.items() if k not in inside)
+    info = getattr(runner, "info", {})
+    pipeline = getattr(runner, "pipeline", None)
     return {
+        "model": info.get("model"),
+        "model_choice": info.get("model_choice"),
+        "detection_runs": dict(pipeline.schedule.counts) if pipeline is not None else None,
         "frames": frames,
         "wall_s": round(wall, 3),
         "fps": round(fps, 1),
@@ -47,8 +52,14 @@ def summary(runner: object, frames: int) -> dict[str, object]:
 @click.option("--max-frames", type=click.IntRange(min=1), default=None, help="Stop after this many frames.")
 @click.option("--show-metrics", is_flag=True, help="Print throughput and per-stage timings to stderr at the end.")
 @click.option("--threads", type=click.IntRange(1, 64), default=1, show_default=True, help="Inference threads (XNNPACK / ORT).")
-@click.option("--model", "model", default=None, help="Model file inside the bundle (default: its default_model).")
+@click.option("--model", "model", default=None, help="Model file inside the bundle, or 'auto': time the bundle's models at start-up and keep the "
+              "fastest within 1 pp of the most accurate (default: auto for a bundle of several models).")
 @click.option("--detector", type=click.Choice(["auto", "blazeface", "haar", "yunet"]), default="auto", show_default=True)
+@click.option("--detect-schedule", type=click.Choice(["every_frame", "interval", "roi"]), default="interval",
+              show_default=True, help="every_frame: search every whole frame; interval/roi: while faces are tracked, "
+              "search the whole frame every --detect-every frames and carry the boxes (interval) or search around them (roi).")
+@click.option("--detect-every", type=click.IntRange(1, 300), default=3, show_default=True,
+              help="Whole-frame face detection at least every N frames while faces are tracked.")
 @click.option("--detector-model", type=click.Path(), default=None, help="YuNet .onnx, or another BlazeFace .tflite.")
 @click.option("--loop", is_flag=True, help="Restart a video file or folder at its end.")
 @click.option("--http-port", type=click.IntRange(0, 65535), default=None,
@@ -60,8 +71,8 @@ def summary(runner: object, frames: int) -> dict[str, object]:
 @click.option("--wait", "wait", is_flag=True,
               help=f"Keep trying a camera that does not open (default: give up after {START_TIMEOUT_S:g} s and say why).")
 def run(bundle: str | None, source: str, jsonl: str, max_frames: int | None, show_metrics: bool, threads: int,
-        model: str | None, detector: str, detector_model: str | None, loop: bool, http_port: int | None,
-        flip_average: bool | None, apps: tuple[str, ...], wait: bool) -> None:
+        model: str | None, detector: str, detect_schedule: str, detect_every: int, detector_model: str | None,
+        loop: bool, http_port: int | None, flip_average: bool | None, apps: tuple[str, ...], wait: bool) -> None:
     """Run camera -> face -> emotion -> publish in the foreground.
 
     A camera that cannot be opened at start fails after a few seconds with what was found
@@ -77,7 +88,7 @@ def run(bundle: str | None, source: str, jsonl: str, max_frames: int | None, sho
     config = parse_config({
         "bundle": {"path": bundle, "model": model, "threads": threads, "flip_average": flip_average},
         "source": {"uri": source, "loop": loop, "start_timeout_s": 0.0 if wait else START_TIMEOUT_S},
-        "detector": {"kind": detector, "model": detector_model},
+        "detector": {"kind": detector, "model": detector_model, "schedule": detect_schedule, "every": detect_every},
         "publish": publish,
         "apps": {name: {"enabled": True} for name in apps},
     }, where="edgeemo run")

@@ -43,9 +43,17 @@ class _Strict(BaseModel):
 
 class BundleConfig(_Strict):
     path: str | None = None  # None: the default bundle shipped in the package
-    model: str | None = None  # a model file inside the bundle; None: its default_model
+    # A model file inside the bundle, or "auto": time the bundle's models during warm-up and keep the
+    # fastest within auto_max_drop_pp of the most accurate. None: auto for several models, else the one.
+    model: str | None = None
+    auto_budget_s: float = Field(0.3, gt=0, le=1.0)  # timing budget of the auto choice
+    auto_max_drop_pp: float = Field(1.0, ge=0, le=100)  # accuracy (pp, manifest metrics) auto may give up
     threads: int = Field(1, ge=1, le=64)
     providers: list[str] | None = None  # ONNX Runtime providers, e.g. ["CUDAExecutionProvider"]
+    # TensorRT (ONNX Runtime) keeps built engines here so a restart does not rebuild them;
+    # None: $STATE_DIRECTORY/tensorrt (systemd's StateDirectory=), else ~/.cache/edgeemo/tensorrt.
+    tensorrt_cache_dir: str | None = None
+    tensorrt_fp16: bool = True  # fp16 engines: every Jetson GPU runs them; Nano-class has no int8 cores
     flip_average: bool | None = None  # None: as the bundle says; false halves classify time
 
 
@@ -71,6 +79,13 @@ class DetectorConfig(_Strict):
     max_faces: int = Field(4, ge=1, le=16)
     detect_width: int = Field(320, ge=64)  # Haar/YuNet downscale; BlazeFace always sees 128x128
     min_face_px: int = Field(24, ge=1)
+    # Detection off the critical path (edgeemo.vision.schedule): "every_frame" searches the whole
+    # frame each time; "interval" searches it every `every` frames while all faces stay tracked and
+    # carries the boxes in between; "roi" searches only around the tracks in between. Lost tracks
+    # and untracked frames always get a whole-frame search.
+    schedule: Literal["every_frame", "interval", "roi"] = "interval"
+    every: int = Field(3, ge=1, le=300)
+    roi_margin: float = Field(0.5, ge=0, le=4)  # "roi": the region is the box grown by this on each side
 
 
 class TrackingConfig(_Strict):

@@ -15,10 +15,12 @@ from edgeemo.preprocess import PreprocessSpec
 from edgeemo.runtime.base import Runtime
 from edgeemo.vision.align import crop_faces
 from edgeemo.vision.base import Detection, FaceDetector
+from edgeemo.vision.schedule import DetectionSchedule
 from edgeemo.vision.tracking import IoUTracker
 
 if TYPE_CHECKING:
     from edgeemo.apps.base import AppEvent
+    from edgeemo.runtime.choose import ModelChoice
 
 __all__ = ["FaceResult", "FrameResult", "Pipeline"]
 
@@ -89,8 +91,11 @@ class Pipeline:
         max_faces: int = 8,
         min_face_px: int = 16,
         flip_average: bool = False,
+        model_choice: ModelChoice | None = None,
+        schedule: DetectionSchedule | None = None,
     ) -> None:
         self.detector = detector
+        self.model_choice = model_choice  # which bundle model `runtime` is, and why
         self.runtime = runtime
         self.spec = spec
         self.labels = list(labels)
@@ -98,6 +103,8 @@ class Pipeline:
         self.max_faces = max_faces
         self.min_face_px = min_face_px
         self.flip_average = flip_average
+        # When the detector runs and where; None: the whole frame, every frame.
+        self.schedule = schedule or DetectionSchedule("every_frame")
 
     def warm_up(self, width: int = 640, height: int = 480, runs: int = 3) -> None:
         """Run every stage on a blank frame and every batch size the classifier may see, so the
@@ -129,7 +136,7 @@ class Pipeline:
 
     def process(self, image: np.ndarray, *, index: int = 0, wall_time: float | None = None) -> FrameResult:
         t0 = time.perf_counter()
-        dets: list[Detection] = self.detector.detect(image)
+        dets, _ = self.schedule.detections(self.detector.detect, image, self.tracker.tracks)
         dets = [d for d in dets if min(d.width, d.height) >= self.min_face_px][: self.max_faces]
         t1 = time.perf_counter()
         pixels = crop_faces(image, dets, self.spec)
@@ -138,6 +145,7 @@ class Pipeline:
         t3 = time.perf_counter()
         raw = probs.argmax(axis=1) if len(dets) else []
         tracks = self.tracker.update(dets, probs)
+        self.schedule.observe(tracks, dets)
         faces = [
             FaceResult(
                 id=t.id,

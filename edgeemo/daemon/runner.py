@@ -25,7 +25,9 @@ from edgeemo.daemon.pipeline import Pipeline
 from edgeemo.daemon.publishers import Publisher, PublisherSet
 from edgeemo.daemon.sources import CameraSource, open_source
 from edgeemo.errors import BundleError, ModelError
+from edgeemo.runtime.choose import ModelChoice
 from edgeemo.vision.base import FaceDetector, open_detector
+from edgeemo.vision.schedule import DetectionSchedule
 from edgeemo.vision.tracking import IoUTracker
 
 __all__ = ["Runner", "build_pipeline", "build_publishers", "resolve_bundle"]
@@ -46,10 +48,15 @@ def resolve_bundle(path: str | Path | None) -> Bundle:
 
 
 def build_pipeline(config: ServiceConfig, bundle: Bundle, *, detector: FaceDetector | None = None) -> Pipeline:
-    from edgeemo.runtime import open_runtime
+    from edgeemo.runtime.choose import open_bundle_model
 
     bc, dc, tc = config.bundle, config.detector, config.tracking
-    runtime = open_runtime(bundle.model_path(bc.model), threads=bc.threads, providers=bc.providers)
+    flip_average = bundle.manifest.flip_average if bc.flip_average is None else bc.flip_average
+    choice, runtime = open_bundle_model(bundle, bc.model, threads=bc.threads, providers=bc.providers,
+                                        flip_average=flip_average, budget_s=bc.auto_budget_s,
+                                        max_drop_pp=bc.auto_max_drop_pp,
+                                        runtime_options={"trt_cache_dir": bc.tensorrt_cache_dir,
+                                                         "trt_fp16": bc.tensorrt_fp16})
     if tuple(runtime.input_shape) != tuple(bundle.preprocess.input_shape):
         raise ModelError(
             f"expected the model input {bundle.preprocess.input_shape} that the bundle's PreprocessSpec "
@@ -69,9 +76,9 @@ def build_pipeline(config: ServiceConfig, bundle: Bundle, *, detector: FaceDetec
         iou_threshold=tc.iou_threshold, max_missed=tc.max_missed, alpha=tc.ema_alpha,
         margin=tc.hysteresis, hold=tc.hold_frames,
     )
-    flip_average = bundle.manifest.flip_average if bc.flip_average is None else bc.flip_average
-    return Pipeline(detector, runtime, bundle.preprocess, bundle.labels, tracker,
-                    max_faces=dc.max_faces, min_face_px=dc.min_face_px, flip_average=flip_average)
+    return Pipeline(detector, runtime, bundle.preprocess, bundle.labels, tracker, max_faces=dc.max_faces,
+                    min_face_px=dc.min_face_px, flip_average=flip_average, model_choice=choice,
+                    schedule=DetectionSchedule(dc.schedule, dc.every, dc.roi_margin))
 
 
 def build_publishers(
@@ -140,8 +147,9 @@ class Runner:
         self.apps = AppSet(build_analyzers(cfg.apps, context) + self._extra_analyzers, self.metrics)
         self.pipeline.warm_up(sc.width or 640, sc.height or 480)
         self.apps.warm_up()
+        choice = self.pipeline.model_choice or ModelChoice(self.bundle.model(cfg.bundle.model).file, "fixed", "")
         info = {
-            "bundle": str(self.bundle.root), "model": self.bundle.model(cfg.bundle.model).file,
+            "bundle": str(self.bundle.root), "model": choice.file, "model_choice": choice.to_json(),
             "labels": self.bundle.labels, "source": source.describe(),
             "detector": type(self.pipeline.detector).__name__, "apps": self.apps.names,
         }

@@ -60,6 +60,7 @@ class QuantizeResult:
     demo: bool = False
     flip_average: bool = False
     flip_choice: FlipChoice | None = None  # the validation numbers behind --flip-average auto
+    notes: list[str] = field(default_factory=list)  # what the report and the console must say plainly
 
 
 def resolve_spec(job: QuantizeJob, model: Any) -> tuple[PreprocessSpec, list[str], bool]:
@@ -154,9 +155,12 @@ def run_quantize(job: QuantizeJob, progress: Any = None) -> QuantizeResult:
             if progress:
                 progress(f"evaluating on {len(eval_data)} images")
             results = _evaluate(float_rt, artifacts, eval_data, spec, calib, job.latency_runs)
+        slower = _int8_slower(artifacts, results, calib, job.latency_runs)
+        speed_notes = [_slower_note(fmt, ms) for fmt, ms in slower.items()]
+        if eval_data is not None:
             from edgeemo.evaluation.report import write_report
 
-            notes = [f"model: {job.model}", f"evaluated on: {eval_data.source} ({len(eval_data)} images, "
+            notes = [*speed_notes, f"model: {job.model}", f"evaluated on: {eval_data.source} ({len(eval_data)} images, "
                      f"{eval_data.skipped} unreadable skipped)", f"calibration: {len(calib)} class-balanced images",
                      f"target recipe: {recipe.name}", "latency: median of predict() at batch 1, 1 thread, interleaved"]
             if demo:
@@ -165,11 +169,13 @@ def run_quantize(job: QuantizeJob, progress: Any = None) -> QuantizeResult:
                          extra={"spec": spec.model_dump(), "labels": labels, "recipe": recipe.model_dump()})
         if progress:
             progress("writing bundle")
-        bundle = _write_bundle(job, tmp / "bundle", stem, spec, labels, artifacts, results, demo, flip_average)
+        bundle = _write_bundle(job, tmp / "bundle", stem, spec, labels, artifacts, results, demo, flip_average,
+                               set(slower))
     final_bundle = job.out_dir / bundle.relative_to(tmp)
     for a in artifacts:
         a.path = job.out_dir / "artifacts" / a.path.name
-    return QuantizeResult(job.out_dir, final_bundle, artifacts, results, spec, labels, demo, flip_average, flip_choice)
+    return QuantizeResult(job.out_dir, final_bundle, artifacts, results, spec, labels, demo, flip_average, flip_choice,
+                          speed_notes)
 
 
 def resolve_flip_average(job: QuantizeJob) -> tuple[bool, FlipChoice | None]:
@@ -213,12 +219,50 @@ def _evaluate(float_rt: Any, artifacts: list[ExportedArtifact], data: LabeledIma
     return results
 
 
+def _int8_slower(artifacts: list[ExportedArtifact], results: dict[str, dict[str, Any]], calib: np.ndarray,
+                 runs: int) -> dict[str, tuple[float, float]]:
+    """Formats whose int8 artifact this machine runs slower than its fp32 one: {fmt: (fp32 ms, int8 ms)},
+    from the evaluation's interleaved latencies, else measured here the same way."""
+    fp32 = {a.fmt: a for a in artifacts if a.precision == "fp32"}
+    pairs = {a.fmt: (fp32[a.fmt], a) for a in artifacts if a.precision == "int8" and a.fmt in fp32}
+    if not pairs:
+        return {}
+    need = [a for f, q in pairs.values() for a in (f, q) if "latency_ms" not in results.get(a.key, {})]
+    measured: dict[str, float] = {}
+    if need:
+        from edgeemo.evaluation.latency import median_latency_ms
+        from edgeemo.runtime import Runtime, open_runtime
+
+        runtimes: dict[str, Runtime] = {a.key: open_runtime(a.path, threads=1) for a in need}
+        try:
+            measured = median_latency_ms(runtimes, calib, runs=runs)
+        finally:
+            for rt in runtimes.values():
+                rt.close()
+    out = {}
+    for fmt, (f, q) in pairs.items():
+        fp32_ms = results.get(f.key, {}).get("latency_ms", measured.get(f.key))
+        int8_ms = results.get(q.key, {}).get("latency_ms", measured.get(q.key))
+        if fp32_ms is not None and int8_ms is not None and int8_ms > fp32_ms:
+            out[fmt] = (float(fp32_ms), float(int8_ms))
+    return out
+
+
+def _slower_note(fmt: str, ms: tuple[float, float]) -> str:
+    fp32_ms, int8_ms = ms
+    return (f"{fmt} int8 is slower than fp32 on this build machine ({int8_ms:.3f} ms against {fp32_ms:.3f} ms, "
+            f"batch 1, 1 thread, {int8_ms / fp32_ms:.2f}x): the bundle keeps {fmt} fp32 beside int8, and the "
+            "device decides at start-up (bundle.model = auto times both there)")
+
+
 def _write_bundle(job: QuantizeJob, out: Path, stem: str, spec: PreprocessSpec, labels: list[str],
                   artifacts: list[ExportedArtifact], results: dict[str, dict[str, Any]], demo: bool,
-                  flip_average: bool) -> Path:
+                  flip_average: bool, keep_fp32: set[str] | None = None) -> Path:
     from edgeemo.bundle import ModelEntry, write_bundle
 
-    chosen = [a for a in artifacts if a.precision != "fp32" or a.key == job.recipe.default_artifact]
+    keep_fp32 = keep_fp32 or set()
+    chosen = [a for a in artifacts
+              if a.precision != "fp32" or a.key == job.recipe.default_artifact or a.fmt in keep_fp32]
     if not chosen:
         chosen = artifacts
     by_key = {a.key: a for a in chosen}

@@ -48,14 +48,18 @@ def _head(x: Any, num_classes: int, dropout: float) -> Any:
     return k.Dense(num_classes, activation="softmax", name="probabilities")(x)
 
 
-def mini_xception(input_shape: tuple[int, int, int], num_classes: int) -> Any:
-    """Arriaga et al. 2017 mini-Xception (~60k parameters): residual depthwise-separable modules."""
+def mini_xception(input_shape: tuple[int, int, int], num_classes: int, *, stem: int = 8,
+                  widths: tuple[int, ...] = (32, 64, 128, 256)) -> Any:
+    """Arriaga et al. 2017 mini-Xception's residual depthwise-separable modules at twice its widths
+    (~0.19M parameters): at Arriaga's (16, 32, 64, 128) int8 ran at 0.62-0.74x of fp32 on an
+    AVX-512 VNNI CPU, because depthwise convolutions gain nothing from int8 there and the few-channel
+    pointwise ones little; wider pointwise convolutions are where int8 pays (docs/performance.md)."""
     keras = _keras()
     k = keras.layers
     inp = keras.Input(input_shape, name="face")
-    x = _conv_bn(inp, 8)
-    x = _conv_bn(x, 8)
-    for filters in (16, 32, 64, 128):
+    x = _conv_bn(inp, stem)
+    x = _conv_bn(x, stem)
+    for filters in widths:
         # Every second pixel, then a 1x1 convolution: what a strided 1x1 convolution computes, without
         # its gradient, which crashes TensorFlow 2.21's oneDNN kernels on AVX-512 CPUs (AMD Zen 4).
         shortcut = k.MaxPooling2D(1, strides=2, padding="same")(x)
@@ -68,14 +72,22 @@ def mini_xception(input_shape: tuple[int, int, int], num_classes: int) -> Any:
     return keras.Model(inp, _head(x, num_classes, 0.0), name="mini_xception")
 
 
-def mobilenet(input_shape: tuple[int, int, int], num_classes: int) -> Any:
-    """MobileNetV2-style inverted residuals with ReLU6, sized for 48x48 faces (~0.2M parameters)."""
+# (expansion, out channels, repeats, first stride). Expansion 6 as in MobileNetV2 (was 4) and a
+# 16-channel stem (was 32): int8 then runs at ~0.55x of fp32 instead of 0.61-0.65x on an AVX-512
+# VNNI CPU: an int8 convolution of a 1-channel input is slower than fp32, and the wider expansion
+# convolutions are where int8 gains most (docs/performance.md).
+MOBILENET_BLOCKS = ((1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 3, 2), (6, 96, 2, 1), (6, 128, 1, 2))
+
+
+def mobilenet(input_shape: tuple[int, int, int], num_classes: int, *, stem: int = 16,
+              blocks: tuple[tuple[int, int, int, int], ...] = MOBILENET_BLOCKS, top: int = 256) -> Any:
+    """MobileNetV2-style inverted residuals with ReLU6, sized for 48x48 faces (~0.56M parameters)."""
     keras = _keras()
     k = keras.layers
     inp = keras.Input(input_shape, name="face")
-    x = _conv_bn(inp, 32, strides=1, relu6=True)
+    x = _conv_bn(inp, stem, strides=1, relu6=True)
     # (expansion, out channels, repeats, first stride)
-    for t, c, n, s in ((1, 16, 1, 1), (4, 24, 2, 2), (4, 32, 3, 2), (4, 64, 3, 2), (4, 96, 2, 1), (4, 128, 1, 2)):
+    for t, c, n, s in blocks:
         for i in range(n):
             stride = s if i == 0 else 1
             in_c = x.shape[-1]
@@ -86,7 +98,7 @@ def mobilenet(input_shape: tuple[int, int, int], num_classes: int) -> Any:
             y = k.Conv2D(c, 1, use_bias=False)(y)
             y = k.BatchNormalization(momentum=BN_MOMENTUM)(y)
             x = k.Add()([x, y]) if stride == 1 and in_c == c else y
-    x = _conv_bn(x, 256, kernel=1, relu6=True)
+    x = _conv_bn(x, top, kernel=1, relu6=True)
     return keras.Model(inp, _head(x, num_classes, 0.2), name="mobilenet")
 
 
@@ -135,8 +147,8 @@ class ZooModel:
 ZOO: dict[str, ZooModel] = {
     m.name: m
     for m in (
-        ZooModel("mini_xception", mini_xception, "mini-Xception (Arriaga 2017), ~60k params"),
-        ZooModel("mobilenet", mobilenet, "MobileNetV2-style inverted residuals, ReLU6"),
+        ZooModel("mini_xception", mini_xception, "mini-Xception (Arriaga 2017) at 2x width, ~0.19M params"),
+        ZooModel("mobilenet", mobilenet, "MobileNetV2-style inverted residuals (expansion 6), ReLU6"),
         ZooModel("accurate", accurate, "VGG-style with BatchNorm, ~0.65M params"),
         ZooModel("accurate_wide", accurate_wide, "accurate with wider late stages, ~0.96M params"),
         ZooModel("accurate_deep", accurate_deep, "accurate with a third conv in stages 2-3, ~0.84M params"),

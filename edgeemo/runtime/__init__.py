@@ -25,8 +25,10 @@ def runtime_key_for(path: str | Path) -> str:
     )
 
 
-def open_runtime(path: str | Path, *, threads: int | None = None, providers: list[str] | None = None) -> Runtime:
-    """Load `path` in the runtime its format needs; heavy engines are imported only here."""
+def open_runtime(path: str | Path, *, threads: int | None = None, providers: list[str] | None = None,
+                 trt_cache_dir: str | Path | None = None, trt_fp16: bool = True) -> Runtime:
+    """Load `path` in the runtime its format needs; heavy engines are imported only here.
+    trt_*: ONNX Runtime's TensorRT engine cache folder and precision (edgeemo.runtime.onnxrt)."""
     p = Path(path)
     if not p.exists():
         raise InputFileNotFound(f"expected a model file, received a path that does not exist: {p}")
@@ -38,7 +40,7 @@ def open_runtime(path: str | Path, *, threads: int | None = None, providers: lis
     if key == "onnxruntime":
         from edgeemo.runtime.onnxrt import OnnxRuntime
 
-        return OnnxRuntime(p, threads=threads, providers=providers)
+        return OnnxRuntime(p, threads=threads, providers=providers, trt_cache_dir=trt_cache_dir, trt_fp16=trt_fp16)
     from edgeemo.runtime.keras_rt import KerasRuntime
 
     return KerasRuntime(p, threads=threads)

@@ -1,5 +1,11 @@
 """ONNX Runtime backend (.onnx). Providers: EDGEEMO_ORT_PROVIDERS or the `providers` argument,
-else TensorRT, CUDA, CPU in that order, keeping those this onnxruntime build offers."""
+else TensorRT, CUDA, CPU in that order, keeping those this onnxruntime build offers.
+
+TensorRT builds an engine for the model the first time it loads it, which takes minutes on a
+Jetson; the engine (and TensorRT's timing cache) is kept in the service's state directory
+($STATE_DIRECTORY, which systemd's StateDirectory= sets; else ~/.cache/edgeemo) so a restart
+reuses it. fp16 engines by default: every Jetson GPU runs fp16, and Nano-class GPUs have no int8
+tensor cores; a QDQ int8 model still gets TensorRT's int8 path from its own Q/DQ nodes."""
 
 from __future__ import annotations
 
@@ -13,18 +19,42 @@ from edgeemo._lazy import require
 from edgeemo.errors import ModelError
 from edgeemo.runtime.base import Runtime
 
-__all__ = ["OnnxRuntime", "PREFERRED_PROVIDERS"]
+__all__ = ["OnnxRuntime", "PREFERRED_PROVIDERS", "TENSORRT", "tensorrt_cache_dir", "with_provider_options"]
 
 log = logging.getLogger(__name__)
 
-PREFERRED_PROVIDERS = ("TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider")
+TENSORRT = "TensorrtExecutionProvider"
+PREFERRED_PROVIDERS = (TENSORRT, "CUDAExecutionProvider", "CPUExecutionProvider")
+
+
+def tensorrt_cache_dir(explicit: str | Path | None = None) -> Path:
+    """Where TensorRT engines are kept: `explicit`, else $STATE_DIRECTORY/tensorrt, else ~/.cache/edgeemo/tensorrt."""
+    if explicit:
+        return Path(explicit)
+    state = os.environ.get("STATE_DIRECTORY", "").split(":")[0]
+    return Path(state) / "tensorrt" if state else Path.home() / ".cache" / "edgeemo" / "tensorrt"
+
+
+def with_provider_options(providers: list[str], *, cache_dir: Path, fp16: bool = True) -> list[str | tuple[str, dict[str, str]]]:
+    """The provider list ONNX Runtime is given, TensorRT with its engine cache and precision options."""
+    out: list[str | tuple[str, dict[str, str]]] = []
+    for p in providers:
+        if p == TENSORRT:
+            opts = {"trt_engine_cache_enable": "True", "trt_engine_cache_path": str(cache_dir),
+                    "trt_timing_cache_enable": "True", "trt_timing_cache_path": str(cache_dir),
+                    "trt_fp16_enable": str(bool(fp16))}
+            out.append((p, opts))
+        else:
+            out.append(p)
+    return out
 
 
 class OnnxRuntime(Runtime):
     key = "onnxruntime"
 
     def __init__(
-        self, path: str | Path, *, threads: int | None = None, providers: list[str] | None = None
+        self, path: str | Path, *, threads: int | None = None, providers: list[str] | None = None,
+        trt_cache_dir: str | Path | None = None, trt_fp16: bool = True,
     ) -> None:
         super().__init__(path, threads=threads)
         ort = require("onnxruntime", "device")
@@ -35,8 +65,17 @@ class OnnxRuntime(Runtime):
         options.log_severity_level = 3
         available = ort.get_available_providers()
         wanted = providers or _env_providers() or [p for p in PREFERRED_PROVIDERS if p in available]
+        self.trt_cache_dir: Path | None = None
+        if TENSORRT in wanted:
+            self.trt_cache_dir = tensorrt_cache_dir(trt_cache_dir)
+            try:
+                self.trt_cache_dir.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise ModelError(f"expected a writable TensorRT engine cache folder, received {self.trt_cache_dir}: {exc}") from exc
+            log.info("ONNX Runtime: TensorRT engines cached in %s (fp16 %s)", self.trt_cache_dir, "on" if trt_fp16 else "off")
+        session_providers = with_provider_options(wanted, cache_dir=self.trt_cache_dir or Path(), fp16=trt_fp16)
         try:
-            self._session = ort.InferenceSession(str(self.path), sess_options=options, providers=wanted)
+            self._session = ort.InferenceSession(str(self.path), sess_options=options, providers=session_providers)
         except Exception as exc:  # onnxruntime raises its own exception types
             raise ModelError(f"expected a valid .onnx model at {self.path}, received: {exc}") from exc
         self.providers = self._session.get_providers()
