@@ -106,12 +106,12 @@ def test_config_rejects_a_bad_schedule_with_its_key_path():
 
 @pytest.mark.parametrize("schedule", ["every_frame", "interval", "roi"])
 def test_run_on_a_real_face_video_keeps_finding_the_face(schedule, tmp_path, tmp_path_factory):
-    from device_support import hopper_face, make_face_frames, tiny_bundle, write_video
+    from device_support import device_bundle, hopper_face, make_face_frames, write_video
 
     from edgeemo.cli import cli
 
     pytest.importorskip("cv2")
-    bundle = tiny_bundle(tmp_path_factory)
+    bundle = device_bundle(tmp_path_factory)
     frames, boxes = make_face_frames([hopper_face()], 30, step=6)
     video = write_video(tmp_path / "v.mp4", frames)
     out = tmp_path / "o.jsonl"
@@ -131,12 +131,12 @@ def test_run_on_a_real_face_video_keeps_finding_the_face(schedule, tmp_path, tmp
 
 
 def test_bench_pipeline_measures_the_schedule(tmp_path, tmp_path_factory):
-    from device_support import hopper_face, make_face_frames, tiny_bundle, write_video
+    from device_support import device_bundle, hopper_face, make_face_frames, write_video
 
     from edgeemo.cli import cli
 
     pytest.importorskip("cv2")
-    bundle = tiny_bundle(tmp_path_factory)
+    bundle = device_bundle(tmp_path_factory)
     frames, _ = make_face_frames([hopper_face()], 24, step=4)
     video = write_video(tmp_path / "v.mp4", frames)
     results = {}
