@@ -24,8 +24,11 @@ def summary(runner: object, frames: int) -> dict[str, object]:
     fps = (frames - 1) / wall if wall > 0 and frames > 1 else 0.0
     snap = metrics.snapshot()
     share = {n: round(h.sum / wall, 4) if wall else 0.0 for n, h in metrics.stages.items() if n != "loop"}
-    inside = {"detect", "classify", "decode"}
-    outside = sum(v for k, v in share.items() if k not in inside)
+    # From the loop's own time: applications' stages nest inside "apps", so summing shares would
+    # count them twice; decode runs in the capture thread, outside the loop.
+    stages = metrics.stages
+    loop_rest = stages["loop"].sum - sum(stages[k].sum for k in ("detect", "classify") if k in stages)
+    outside = loop_rest / wall if wall else 0.0
     info = getattr(runner, "info", {})
     pipeline = getattr(runner, "pipeline", None)
     return {
