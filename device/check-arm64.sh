@@ -95,7 +95,8 @@ tar -C "$REPO" --exclude=__pycache__ -cf - pyproject.toml README.md edgeemo quan
 for d in "$FER"/test/*/; do
   name="$(basename "$d")"
   mkdir -p "$ROOTFS/opt/faces/test/$name"
-  find "$d" -maxdepth 1 -name '*.jpg' | sort | head -n "$FACES_PER_CLASS" | xargs -I{} cp {} "$ROOTFS/opt/faces/test/$name/"
+  # awk, not head: head closing the pipe early would fail the pipeline under pipefail (SIGPIPE).
+  find "$d" -maxdepth 1 -name '*.jpg' | sort | awk -v n="$FACES_PER_CLASS" 'NR <= n' | xargs -I{} cp {} "$ROOTFS/opt/faces/test/$name/"
 done
 
 in_arm64() { chroot "$ROOTFS" /usr/bin/env -i HOME=/root PATH=/opt/venv/bin:/usr/bin:/bin LANG=C.UTF-8 QEMU_CPU="$ARM_CPU" \
