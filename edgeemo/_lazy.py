@@ -8,10 +8,10 @@ import importlib.util
 import os
 import re
 import sys
-import tempfile
 from collections.abc import Iterator
 from types import ModuleType
 
+from edgeemo._fds import Captured, captured_fds
 from edgeemo.errors import MissingDependency
 
 __all__ = ["require", "require_keras", "require_tensorflow", "set_opencv_log_level"]
@@ -73,22 +73,16 @@ def _filtered_stderr() -> Iterator[None]:
     if os.environ.get("EDGEEMO_TF_LOGS") == "1":
         yield
         return
-    sys.stderr.flush()
-    saved = os.dup(2)
-    with tempfile.TemporaryFile() as sink:
-        os.dup2(sink.fileno(), 2)
-        try:
+    captured = Captured()
+    try:
+        with captured_fds(2) as captured:
             yield
-        finally:
+    finally:
+        kept = [line for line in captured.text.splitlines(keepends=True)
+                if line.strip() and not _TF_NOISE.search(line)]
+        if kept:
+            sys.stderr.write("".join(kept))
             sys.stderr.flush()
-            os.dup2(saved, 2)
-            os.close(saved)
-            sink.seek(0)
-            kept = [line for line in sink.read().decode(errors="replace").splitlines(keepends=True)
-                    if line.strip() and not _TF_NOISE.search(line)]
-            if kept:
-                sys.stderr.write("".join(kept))
-                sys.stderr.flush()
 
 
 

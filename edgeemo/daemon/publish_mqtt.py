@@ -143,8 +143,8 @@ class MqttPublisher(Publisher):
         self._to_empty: list[str] = []
         self.discoveries = 0
         self.analyzers = list(analyzers)
-        self.app_topics = {a.name: self._app_topics(a) for a in self.analyzers}
-        self._analyzers = {a.name: a for a in self.analyzers}
+        # name -> (the app, its topics): what _publish_apps and discovery look up by name.
+        self._apps = {a.name: (a, self._app_topics(a)) for a in self.analyzers}
         self._app_last_t: dict[str, float] = {}
         self._buffer: collections.deque[tuple[str, str, int, bool]] = collections.deque()
         self._lock = threading.Lock()
@@ -326,7 +326,7 @@ class MqttPublisher(Publisher):
     def discovery_messages(self) -> list[tuple[str, dict[str, Any]]]:
         """The device-based discovery message (topic, payload): the device's entities and every
         analyzer's components (edgeemo.daemon.homeassistant)."""
-        apps = [(a.name, a.discovery_components(self.app_topics[a.name])) for a in self.analyzers]
+        apps = [(a.name, a.discovery_components(self._apps[a.name][1])) for a in self.analyzers]
         return [device_discovery(self.device_topics, apps, qos=self.config.qos)]
 
     def _enqueue(self, topic: str, payload: dict[str, Any], retain: bool = False) -> None:
@@ -374,9 +374,11 @@ class MqttPublisher(Publisher):
         (retained, so a subscriber that joins late gets the current state); events as they come."""
         ts = round(result.wall_time, 3)
         for name, json_state in result.apps.items():
-            topics = self.app_topics.get(name)
-            state = self._analyzers[name].mqtt_state(json_state) if topics is not None else None
-            if topics is None or state is None:
+            if name not in self._apps:
+                continue
+            app, topics = self._apps[name]
+            state = app.mqtt_state(json_state)
+            if state is None:
                 continue
             if name in result.changed_apps or now - self._app_last_t.get(name, -1e9) >= self.config.interval_s:
                 self._app_last_t[name] = now

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import os
-import sys
-import tempfile
 from collections.abc import Iterator
+
+from edgeemo._fds import captured_fds
 
 __all__ = ["quiet_fds"]
 
@@ -17,18 +17,5 @@ def quiet_fds() -> Iterator[None]:
     if os.environ.get("EDGEEMO_VERBOSE_CONVERT") == "1":
         yield
         return
-    sys.stdout.flush()
-    sys.stderr.flush()
-    saved = [os.dup(1), os.dup(2)]
-    with tempfile.TemporaryFile() as sink:
-        try:
-            os.dup2(sink.fileno(), 1)
-            os.dup2(sink.fileno(), 2)
-            yield
-        finally:
-            sys.stdout.flush()
-            sys.stderr.flush()
-            os.dup2(saved[0], 1)
-            os.dup2(saved[1], 2)
-            for fd in saved:
-                os.close(fd)
+    with captured_fds(1, 2):
+        yield
