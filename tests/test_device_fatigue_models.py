@@ -232,7 +232,9 @@ def test_discovery_events_and_gauges(bundle, models) -> None:  # type: ignore[no
         result = FrameResult(index=i, wall_time=1.7e9 + i, width=FRAME_W, height=FRAME_H, faces=[face])
         apps.update(result, 100.0 + i / 15, frame)
         pub.publish(result)
-    assert result.apps["fatigue"]["track_id"] == 7 and analyzer.measurer.roi_from_landmarks == 2
+    # 15 fps: mesh from the box, then eyes from the contours (mesh skipped), then mesh tracked.
+    assert result.apps["fatigue"]["track_id"] == 7
+    assert (analyzer.measurer.roi_from_box, analyzer.measurer.mesh_skipped, analyzer.measurer.roi_from_landmarks) == (1, 1, 1)
     assert {"landmarks", "iris"} <= set(result.timings)
     assert ("fatigue", "yaw_deg") in metrics.app_gauges and metrics.app_gauges[("fatigue", "level")] == -1.0
     sent = [topic for topic, _, _, retain in pub._buffer if retain and topic == "edgeemo/car/fatigue"]
@@ -266,6 +268,79 @@ def test_eyes_are_read_twice_only_when_they_may_be_closing(bundle, models) -> No
         assert [len(e.contours) for e in eyes] == [passes, passes], (mode, gate)
         assert sample.openness is not None and min(sample.openness) > 0.2
         assert timings["landmarks"] > 0 and timings["iris"] > 0
+
+
+def test_between_mesh_runs_the_eyes_follow_their_own_contours(bundle, models) -> None:  # type: ignore[no-untyped-def]
+    """mesh_every 2: the mesh runs on every other frame (and at least every mesh_max_age_s, and
+    at once for a new track); the frames between read the eyes from ROIs placed by the previous
+    eyelid contours, with the same openness, and hold pose and mouth."""
+    from edgeemo.apps.fatigue.analyzer import DriverMeasurer
+    from edgeemo.apps.fatigue.config import FatigueConfig
+
+    # A head drifting 3 px right and rolling 0.5 degrees a frame (90 px/s and 15 degrees/s at 30 fps).
+    frames = [cv2.warpAffine(_portrait(0.5 * i), np.float32([[1, 0, 3 * i], [0, 1, 0]]), (FRAME_W, FRAME_H),
+                             borderMode=cv2.BORDER_REPLICATE) for i in range(6)]
+    boxes = [[float(v) for v in _detect(bundle, f).box] for f in frames]
+
+    def run(config: FatigueConfig, times: list[float], ids: list[int] | None = None,
+            flip_below: float | None = None) -> tuple[DriverMeasurer, list]:  # type: ignore[type-arg]
+        measurer = DriverMeasurer(*models, config)
+        out = []
+        for frame, box, now, track in zip(frames, boxes, times, ids or [1] * 6, strict=True):
+            measured = measurer.measure(frame, box, track, {}, flip_below, now=now)
+            assert measured is not None
+            out.append(measured)
+        return measurer, out
+
+    at_30fps = [i / 30 for i in range(6)]
+    both_eyes = {"eye_flip_average": "never", "eye_alternate_s": 0.0}
+    every = run(FatigueConfig(**both_eyes), at_30fps)[1]  # type: ignore[arg-type]
+    ref = run(FatigueConfig(**both_eyes, mesh_every=1), at_30fps)[1]  # type: ignore[arg-type]
+    # One reading moves by up to about 0.04 when its crop shifts a few pixels (an open eye reads
+    # about 0.3, a shut one 0.08): the tracked crop must do no worse than that.
+    diffs = np.abs([np.subtract(a[0].openness, b[0].openness) for a, b in zip(every, ref, strict=True)])  # type: ignore[arg-type]
+    assert diffs.max() < 0.07 and diffs.mean() < 0.03, diffs
+    for i, ((sample, mesh, eyes), (_, _, ref_eyes)) in enumerate(zip(every, ref, strict=True)):
+        for eye, ref_eye in zip(eyes, ref_eyes, strict=True):  # the tracked ROI sits on the same eye
+            assert np.hypot(eye.roi.cx - ref_eye.roi.cx, eye.roi.cy - ref_eye.roi.cy) < 0.1 * ref_eye.roi.size
+        if i % 2:  # skipped: pose and mouth held from the frame before
+            assert mesh is every[i - 1][1] and sample.pose == every[i - 1][0].pose
+        elif i:
+            assert mesh is not every[i - 1][1]
+    measurer, _ = run(FatigueConfig(), at_30fps)
+    assert (measurer.mesh_skipped, measurer.roi_from_box, measurer.roi_from_landmarks) == (3, 1, 2)
+    measurer, _ = run(FatigueConfig(), [i / 4 for i in range(6)])  # 4 fps: older than 0.2 s
+    assert measurer.mesh_skipped == 0
+    measurer, _ = run(FatigueConfig(), at_30fps, [1, 1, 2, 2, 2, 2])  # a new track: the mesh at once
+    assert (measurer.roi_from_box, measurer.mesh_skipped) == (2, 3)
+
+
+def test_eyes_take_turns_at_camera_rates_unless_one_is_closing(bundle, models) -> None:  # type: ignore[no-untyped-def]
+    """eye_alternate_s 0.05: above 20 frames/s one eye per frame after the first (both on a new
+    track), the other's last reading standing in; both when frames are further apart, or while
+    an eye reads as closing."""
+    from edgeemo.apps.fatigue.analyzer import DriverMeasurer
+    from edgeemo.apps.fatigue.config import FatigueConfig
+
+    frame = _portrait()
+    box = [float(v) for v in _detect(bundle, frame).box]
+
+    def reads(fps: float, flip_below: float | None = None) -> tuple[int, list]:  # type: ignore[type-arg]
+        measurer = DriverMeasurer(*models, FatigueConfig(eye_flip_average="never"))
+        eyes = []
+        for i in range(8):
+            measured = measurer.measure(frame, box, 1, {}, flip_below, now=i / fps)
+            assert measured is not None and measured[0].openness is not None and min(measured[0].openness) > 0.2
+            eyes.append(measured[2])
+        return measurer.eye_reads, eyes
+
+    count, eyes = reads(30.0)
+    assert count == 2 + 7
+    # Frame 1 read the image-left eye and kept the right one's reading from frame 0, then turns.
+    assert eyes[1][1] is eyes[0][1] and eyes[1][0] is not eyes[0][0]
+    assert eyes[2][0] is eyes[1][0] and eyes[2][1] is not eyes[1][1]
+    assert reads(15.0)[0] == 16  # 67 ms apart: both eyes on every frame
+    assert reads(30.0, flip_below=0.9)[0] == 16  # both "closing": both eyes on every frame
 
 
 def test_pipeline_bench_lists_the_landmark_and_iris_stages(bundle, portrait_video: Path) -> None:  # type: ignore[no-untyped-def]

@@ -18,12 +18,14 @@ from edgeemo.apps.fatigue.landmarks import (
     FaceMesh,
     IrisModel,
     MeshResult,
+    Roi,
     roi_from_box,
     roi_from_eye_corners,
     roi_from_landmarks,
 )
 from edgeemo.apps.fatigue.models import require_landmark_models
 from edgeemo.apps.fatigue.signals import (
+    CONTOUR_CORNERS,
     HeadPose,
     eye_openness,
     eye_openness_averaged,
@@ -37,6 +39,7 @@ if TYPE_CHECKING:
 
 __all__ = ["DriverMeasurer", "FatigueAnalyzer", "pick_driver"]
 
+MIN_EYE_ROI_PX = 8.0  # a tracked eye ROI smaller than this has lost the eye: run the mesh again
 GAUGES = ("perclos_60s", "coverage_60s", "blinks_per_min", "long_blinks_per_min", "microsleeps_5min", "yawns_5min",
           "pitch_deg", "yaw_deg", "roll_deg")
 
@@ -56,30 +59,145 @@ def pick_driver(faces: list[FaceResult], width: int, height: int, config: Fatigu
     return best
 
 
+def _contour_roi(eye: EyeResult, mirrored: bool) -> Roi:
+    """An eye ROI from the corners of its eyelid contour, in the frame's left-to-right order."""
+    outer, inner = (eye.contour[i] for i in CONTOUR_CORNERS)
+    return roi_from_eye_corners(inner, outer) if mirrored else roi_from_eye_corners(outer, inner)
+
+
 class DriverMeasurer:
-    """Mesh, eyes, mouth and pose for one face per frame, reusing the previous landmarks as the next
-    mesh ROI while the face stays (MediaPipe's tracking mode)."""
+    """Mesh, eyes, mouth and pose for one face per frame, doing no more work than the frame rate
+    needs: the previous landmarks give the next mesh ROI while the face stays (MediaPipe's
+    tracking mode); the mesh runs on every mesh_every-th frame, and in between each eye's ROI
+    follows its previous eyelid contour; at camera rates above 1 / eye_alternate_s the eyes take
+    turns unless one is closing."""
 
     def __init__(self, mesh: FaceMesh, iris: IrisModel, config: FatigueConfig) -> None:
         self.mesh, self.iris, self.config = mesh, iris, config
         self.pose = HeadPose()
-        self._prev: np.ndarray | None = None
+        self._prev: MeshResult | None = None
         self._prev_id: int | None = None
-        self.roi_from_landmarks = 0  # frames whose mesh ROI came from the previous landmarks
+        self._mesh_rois: tuple[Roi, Roi] | None = None  # each eye's ROI from the last mesh
+        self._mesh_seq = 0  # mesh runs so far
+        self._mesh_age = 0  # analysed frames since the last mesh run
+        self._mesh_t: float | None = None
+        self._eyes: list[EyeResult] = []  # the last reading of each eye (image-left, image-right)
+        self._eye_t: list[float | None] = [None, None]  # when each was read
+        self._eye_seq = [-1, -1]  # the mesh run each eye's ROI offset was learnt on
+        self._eye_offsets: list[tuple[float, float, float, float]] = [(0.0, 0.0, 1.0, 0.0)] * 2
+        self._next_eye = 0  # the eye read first on the next frame
+        self._held: tuple[float, tuple[float, float, float] | None] = (0.0, None)  # mouth, pose of the last mesh
+        self.roi_from_landmarks = 0  # mesh runs whose ROI came from the previous landmarks
         self.roi_from_box = 0
+        self.mesh_skipped = 0  # frames without a mesh run
+        self.eye_reads = 0  # iris runs on an eye crop (mirrored second readings not counted)
 
     def reset(self) -> None:
-        self._prev, self._prev_id = None, None
+        self._prev, self._prev_id, self._eyes, self._eye_t = None, None, [], [None, None]
         self.pose.reset()
 
     def measure(self, image: np.ndarray, box: list[float], track_id: int | None, timings: dict[str, float],
-                flip_below: float | None = None) -> tuple[Sample, MeshResult, tuple[EyeResult, EyeResult]] | None:
-        """flip_below: with eye_flip_average "auto", the openness under which an eye is read again
-        from its mirrored crop (None: no baseline yet, one reading is enough to learn it)."""
+                flip_below: float | None = None, now: float | None = None,
+                ) -> tuple[Sample, MeshResult, tuple[EyeResult, EyeResult]] | None:
+        """One frame of the driver; the MeshResult returned is the one pose and mouth come from
+        (an earlier frame's when this frame skipped the mesh). flip_below: the openness under
+        which an eye counts as closing (read again from its mirrored crop with eye_flip_average
+        "auto", and never left out of a frame); None until there is a baseline. now: the frame
+        time, for mesh_max_age_s and eye_alternate_s."""
         t0 = time.perf_counter()
+        key = self._mesh_due(track_id, now)
+        if key:
+            mesh = self._run_mesh(image, box, track_id)
+            if mesh is None:
+                timings["landmarks"] = time.perf_counter() - t0
+                self.reset()
+                return None
+            self._prev, self._prev_id, self._mesh_age, self._mesh_t = mesh, track_id, 0, now
+            self._mesh_seq += 1
+            pts = mesh.points
+            self._mesh_rois = (roi_from_eye_corners(pts[LEFT_EYE_CORNERS[0]], pts[LEFT_EYE_CORNERS[1]]),
+                               roi_from_eye_corners(pts[RIGHT_EYE_CORNERS[0]], pts[RIGHT_EYE_CORNERS[1]]))
+        else:
+            self._mesh_age += 1
+            self.mesh_skipped += 1
+        assert self._prev is not None
+        t1 = time.perf_counter()
+        timings["landmarks"] = t1 - t0
+        self._read_eyes(image, flip_below, now)
+        left, right = self._eyes
+        t2 = time.perf_counter()
+        timings["iris"] = t2 - t1
+        # The frame's left/right as the driver sees it: the image-left eye is the driver's right.
+        openness = (eye_openness_averaged(right.contours), eye_openness_averaged(left.contours))
+        saturated = max(saturation(left.crop), saturation(right.crop)) > self.config.saturated_share
+        if key:
+            pts = self._prev.points
+            self._held = (mouth_opening(pts), self.pose(pts, int(image.shape[1]), int(image.shape[0])))
+        mouth, pose = self._held
+        sample = Sample(openness=openness, mouth=mouth, pose=pose, saturated=saturated)
+        timings["fatigue_signals"] = time.perf_counter() - t2
+        return sample, self._prev, (left, right)
+
+    def _read_eyes(self, image: np.ndarray, flip_below: float | None, now: float | None) -> None:
+        """One eye, taking turns; the other too when its reading is older than eye_alternate_s or
+        either eye is closing (both eyes on a new track)."""
+        mode = self.config.eye_flip_average
+        flip_gate = flip_below if mode == "auto" else None
+
+        def closing(eye: EyeResult, gate: float | None) -> bool:
+            return gate is not None and eye_openness(eye.contour) < gate
+
+        def read(i: int) -> EyeResult:
+            self.eye_reads += 1
+            self._eye_t[i] = now
+            return self.iris.run(image, self._eye_roi(i), mirror=i == 1, flip_average=mode == "always",
+                                 flip_when=lambda c: flip_gate is not None and eye_openness(c) < flip_gate)
+
+        if not self._eyes:
+            self._eyes = [read(0), read(1)]
+            self._learn_offsets()
+            return
+        first, other = self._next_eye, 1 - self._next_eye
+        self._eyes[first] = read(first)
+        last = self._eye_t[other]
+        due = now is None or last is None or now - last >= self.config.eye_alternate_s
+        if due or closing(self._eyes[first], flip_below) or closing(self._eyes[other], flip_below):
+            self._eyes[other] = read(other)
+        self._next_eye = other
+        self._learn_offsets()
+
+    def _eye_roi(self, i: int) -> Roi:
+        """The mesh's ROI for an eye not read since the last mesh run; otherwise one placed on its
+        last eyelid contour as the mesh's was (the contour's corners sit inside the mesh's, so a
+        plain corner ROI would shrink frame by frame)."""
+        assert self._mesh_rois is not None
+        if self._eye_seq[i] != self._mesh_seq or len(self._eyes) < 2:
+            return self._mesh_rois[i]
+        roi = _contour_roi(self._eyes[i], i == 1).placed(self._eye_offsets[i])
+        if roi.size < MIN_EYE_ROI_PX:  # the contour collapsed: the mesh's ROI, and the mesh next frame
+            self._mesh_age = self.config.mesh_every
+            return self._mesh_rois[i]
+        return roi
+
+    def _learn_offsets(self) -> None:
+        """For each eye read from the mesh's ROI: where that ROI sits relative to its contour."""
+        assert self._mesh_rois is not None
+        for i in (0, 1):
+            if self._eye_seq[i] != self._mesh_seq and self._eyes[i].roi is self._mesh_rois[i]:
+                self._eye_offsets[i] = self._mesh_rois[i].offset_from(_contour_roi(self._eyes[i], i == 1))
+                self._eye_seq[i] = self._mesh_seq
+
+    def _mesh_due(self, track_id: int | None, now: float | None) -> bool:
+        if not self._eyes or self._prev is None or track_id != self._prev_id:
+            return True
+        if self._mesh_age + 1 >= self.config.mesh_every:
+            return True
+        return now is not None and self._mesh_t is not None and now - self._mesh_t >= self.config.mesh_max_age_s
+
+    def _run_mesh(self, image: np.ndarray, box: list[float], track_id: int | None) -> MeshResult | None:
         mesh = None
         if self.config.track_landmarks and self._prev is not None and track_id == self._prev_id:
-            mesh = self.mesh.run(image, roi_from_landmarks(self._prev))
+            mesh = self.mesh.run(image, roi_from_landmarks(self._prev.points))
             if mesh.presence < self.config.min_presence:
                 mesh = None  # the face moved out of the tracked ROI: back to the detection box
             else:
@@ -90,33 +208,7 @@ class DriverMeasurer:
             if mesh.presence >= self.config.min_presence:
                 # The box carries no eye line: one more pass rotated by the mesh's own eyes.
                 mesh = self.mesh.run(image, roi_from_landmarks(mesh.points))
-        t1 = time.perf_counter()
-        timings["landmarks"] = t1 - t0
-        if mesh.presence < self.config.min_presence:
-            self.reset()
-            return None
-        self._prev, self._prev_id = mesh.points, track_id
-        pts = mesh.points
-        mode = self.config.eye_flip_average
-        always = mode == "always"
-        gate = flip_below if mode == "auto" else None
-
-        def closing(contour: np.ndarray) -> bool:
-            return gate is not None and eye_openness(contour) < gate
-
-        left = self.iris.run(image, roi_from_eye_corners(pts[LEFT_EYE_CORNERS[0]], pts[LEFT_EYE_CORNERS[1]]),
-                             mirror=False, flip_average=always, flip_when=closing)
-        right = self.iris.run(image, roi_from_eye_corners(pts[RIGHT_EYE_CORNERS[0]], pts[RIGHT_EYE_CORNERS[1]]),
-                              mirror=True, flip_average=always, flip_when=closing)
-        t2 = time.perf_counter()
-        timings["iris"] = t2 - t1
-        # The frame's left/right as the driver sees it: the image-left eye is the driver's right.
-        openness = (eye_openness_averaged(right.contours), eye_openness_averaged(left.contours))
-        saturated = max(saturation(left.crop), saturation(right.crop)) > self.config.saturated_share
-        pose = self.pose(pts, int(image.shape[1]), int(image.shape[0]))
-        sample = Sample(openness=openness, mouth=mouth_opening(pts), pose=pose, saturated=saturated)
-        timings["fatigue_signals"] = time.perf_counter() - t2
-        return sample, mesh, (left, right)
+        return mesh if mesh.presence >= self.config.min_presence else None
 
 
 class FatigueAnalyzer(Analyzer):
@@ -160,7 +252,7 @@ class FatigueAnalyzer(Analyzer):
         driver = pick_driver(result.faces, result.width, result.height, self.config)
         measured = None
         if driver is not None and image is not None:
-            measured = self.measurer.measure(image, driver.box, driver.id, timings, self.state.flip_below())
+            measured = self.measurer.measure(image, driver.box, driver.id, timings, self.state.flip_below(), now)
         else:
             self.measurer.reset()
         state, events = self.state.update(now, measured[0] if measured else None)

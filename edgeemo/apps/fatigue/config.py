@@ -24,6 +24,16 @@ class FatigueConfig(AppConfig):
     # mesh's face-presence score below this falls back to the detection box.
     track_landmarks: bool = True
     min_presence: float = Field(0.5, ge=0.0, le=1.0)
+    # While the driver is tracked, run the face mesh (head pose, mouth, eye ROIs) on every Nth
+    # analysed frame only, and at least every mesh_max_age_s; in between, pose and mouth hold
+    # their last reading and each eye's ROI follows the previous frame's eyelid contour (its two
+    # corners), so eyes are still read on every frame. 1: the mesh on every frame.
+    mesh_every: int = Field(2, ge=1)
+    mesh_max_age_s: float = Field(0.2, gt=0.0)
+    # Between mesh runs, read one eye per frame, taking turns, while the other eye's last reading
+    # is younger than this (a camera above 20 frames/s); both whenever either is closing (see
+    # flip_closure). 0: both eyes on every frame.
+    eye_alternate_s: float = Field(0.05, ge=0.0)
     # Analyse at most this often (0: every frame). On a Pi 4, where landmarks + iris cost more
     # than a 30 fps frame period, 10-15 keeps the camera loop's rate; windows are in seconds, so
     # the signals stay comparable (blinks shorter than about two analysis periods may be missed).

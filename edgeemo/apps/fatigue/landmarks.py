@@ -75,6 +75,20 @@ class Roi:
             out[:, 2:] = points[:, 2:] * self.size
         return out
 
+    def offset_from(self, ref: Roi) -> tuple[float, float, float, float]:
+        """This ROI in ref's own frame: centre (x, y in units of ref's side), side ratio, angle
+        difference; ref.placed(offset) gives this ROI back."""
+        c, s = math.cos(ref.angle), math.sin(ref.angle)
+        dx, dy = self.cx - ref.cx, self.cy - ref.cy
+        return (c * dx + s * dy) / ref.size, (-s * dx + c * dy) / ref.size, self.size / ref.size, self.angle - ref.angle
+
+    def placed(self, offset: tuple[float, float, float, float]) -> Roi:
+        """The ROI at `offset` (from offset_from) relative to this one."""
+        u, v, k, da = offset
+        c, s = math.cos(self.angle), math.sin(self.angle)
+        return Roi(self.cx + (c * u - s * v) * self.size, self.cy + (s * u + c * v) * self.size, self.size * k,
+                   self.angle + da)
+
     def crop(self, image: np.ndarray, out: int, *, mirror: bool = False) -> np.ndarray:
         """The region resampled to out x out (BGR as given), optionally mirrored left-right."""
         import cv2

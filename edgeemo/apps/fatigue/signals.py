@@ -15,11 +15,11 @@ import math
 
 import numpy as np
 
-__all__ = ["HeadPose", "euler_from_rvec", "eye_openness", "eye_openness_averaged", "mouth_opening", "saturation"]
+__all__ = ["CONTOUR_CORNERS", "HeadPose", "euler_from_rvec", "eye_openness", "eye_openness_averaged", "mouth_opening", "saturation"]
 
 # (upper, lower) contour pairs across the middle of the eye: mesh 160/144, 159/145, 158/153.
 LID_PAIRS = ((11, 3), (12, 4), (13, 5))
-CORNERS = (0, 8)
+CONTOUR_CORNERS = (0, 8)  # outer, inner corner
 # Inner lips (mesh 13 upper, 14 lower) over the mouth corners (61, 291).
 INNER_LIPS = (13, 14)
 MOUTH_CORNERS = (61, 291)
@@ -40,7 +40,7 @@ POSE_MODEL = np.array([
 def eye_openness(contour: np.ndarray) -> float:
     """Mean lid-to-lid gap, measured across the corner-to-corner line, over the eye's width
     (about 0.3 open and under 0.13 shut on faces at camera resolution)."""
-    axis = contour[CORNERS[1], :2] - contour[CORNERS[0], :2]
+    axis = contour[CONTOUR_CORNERS[1], :2] - contour[CONTOUR_CORNERS[0], :2]
     width = float(np.linalg.norm(axis))
     if width <= 1e-6:
         return 0.0
