@@ -42,6 +42,12 @@ class PreprocessSpec(BaseModel):
     crop_margin: float = Field(0.1, ge=0.0, le=1.0)
     # Rotate the crop so the eyes are level when the detector gives eye keypoints.
     align: bool = True
+    # Where the face detector's box sits in the training faces' frame: (x1, y1, x2, y2) as
+    # fractions of the model's width and height, learnt by running the detector on training
+    # faces (edgeemo.vision.template). The device places its crop so the box lands there, which
+    # frames a face as training did; crop_margin is then unused. None: the box plus crop_margin,
+    # centred (bundles made before templates).
+    face_template: tuple[float, float, float, float] | None = None
     # Gaussian blur (sigma in pixels at the model size) on every inference input; 0: none.
     # Training augmentation resamples each image (rotation, shift, zoom), which softens it, so a
     # model trained that way scores sharp test faces worse than slightly smoothed ones.

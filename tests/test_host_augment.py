@@ -119,3 +119,21 @@ def test_random_erasing_replaces_one_box_per_chosen_face(erase: float) -> None:
         rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
         box = mask[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
         assert box.mean() > 0.98  # noise may land on the face's own value by chance, rarely
+
+
+@pytest.mark.parametrize("probability", [0.0, 0.5, 1.0])
+def test_softening_blurs_the_chosen_faces_and_leaves_the_others(probability: float) -> None:
+    from edgeemo.training.augment import random_soften
+
+    n, size = 64, 48
+    rng = np.random.default_rng(0)
+    faces = rng.integers(0, 256, (n, size, size, 1)).astype(np.float32)  # all detail, no flat area
+    out = random_soften(tf, tf.constant(faces), probability).numpy()
+    assert out.shape == faces.shape
+    unchanged = np.all(out == faces, axis=(1, 2, 3))
+    soft = ~unchanged
+    assert soft.mean() == pytest.approx(probability, abs=0.2)
+    if soft.any():  # less pixel-to-pixel detail, same brightness
+        detail = np.abs(np.diff(out[soft], axis=2)).mean() / np.abs(np.diff(faces[soft], axis=2)).mean()
+        assert detail < 0.8
+        assert np.abs(out[soft].mean() - faces[soft].mean()) < 2.0

@@ -25,6 +25,10 @@ def test_quantize_with_eval_writes_report_and_bundle(tiny_artifacts: dict[str, P
     assert (out / "confusion_tflite-int8.png").stat().st_size > 1000
     assert (out / "bundle" / "manifest.json").is_file() and (out / "bundle.tar.gz").is_file()
     assert "tflite-int8" in stdout
+    # BlazeFace finds the drawn demo faces too: the bundle frames faces as they sit in them.
+    x1, y1, x2, y2 = json.loads((out / "bundle" / "manifest.json").read_text())["preprocess"]["face_template"]
+    assert 0 <= x1 < x2 <= 1.2 and 0 <= y1 < y2 <= 1.2
+    assert any(note.startswith("face template: the detector's box sits at") for note in report["notes"])
 
 
 def test_max_drop_fails_the_run(tiny_artifacts: dict[str, Path], demo_root: Path, tmp_path: Path) -> None:

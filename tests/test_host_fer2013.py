@@ -53,3 +53,6 @@ def test_short_training_then_quantize_and_evaluate_on_test(fer2013_root: Path, t
         else:  # a two-epoch model can be sure of almost nothing; then only mean |dp| is judged
             assert verification["confident_agreement"] is None, report[key]
     assert report["tflite-fp32"]["agreement"] >= 0.999
+    # BlazeFace on the calibration faces: the box sits in the upper-middle of FER-2013's frame.
+    x1, y1, x2, y2 = json.loads((out / "bundle" / "manifest.json").read_text())["preprocess"]["face_template"]
+    assert 0.0 < x1 < 0.2 and 0.8 < x2 < 1.0 and 0.05 < y1 < 0.3 and 0.85 < y2 < 1.1

@@ -73,8 +73,10 @@ def evaluate(artifacts: tuple[Path, ...], data_root: Path, split: str, spec_file
     if flip_average:
         notes.append("accuracy with flip averaging (each image and its mirror image); latency is for one image")
     if cropper is not None:
+        framing = (f"face template {list(spec.face_template)}" if spec.face_template is not None
+                   else f"margin {spec.crop_margin}")
         notes.append(f"device path: {type(cropper.detector).__name__}, the largest face per photo, cropped as the "
-                     f"spec says (margin {spec.crop_margin}, align {spec.align}, blur sigma {spec.smoothing_sigma}); "
+                     f"spec says ({framing}, align {spec.align}, blur sigma {spec.smoothing_sigma}); "
                      f"face found in {cropper.faces_found} of {cropper.photos} photos "
                      f"({100 * cropper.hit_rate:.1f}%), the others count as wrong")
     out = console()

@@ -37,11 +37,15 @@ __all__ = ["quantize"]
               help="Average each face with its mirror image on the device (twice the classify cost). auto: on when the "
                    "validation scores `edgeemo train` recorded beside MODEL gain at least 0.2 pp from it, with the "
                    "inference smoothing chosen for that mode; off without them.")
+@click.option("--face-template", type=click.Choice(["auto", "off"]), default="auto", show_default=True,
+              help="auto: learn where the bundle's face detector puts its box on the calibration faces, so the device "
+                   "frames faces as they were framed in training (a spec that has a template keeps it); off: the "
+                   "device crops the box plus the spec's crop_margin.")
 def quantize(model: Path, calib: Path, out_dir: Path, target: str | None, formats: list[str] | None,
              precisions: list[str] | None, calib_samples: int | None, float_io: bool, onnx_calibration: str | None,
              spec_file: Path | None, normalization: str | None, color_order: str | None, labels: str | None,
              eval_root: Path | None, eval_split: str, max_drop: float | None, archive: bool, no_detector: bool,
-             flip_average: str) -> None:
+             flip_average: str, face_template: str) -> None:
     """Convert MODEL (.keras, .h5 or SavedModel) to TFLite and ONNX, quantize, verify, report and bundle."""
     from edgeemo.export.job import QuantizeJob, run_quantize
 
@@ -57,7 +61,7 @@ def quantize(model: Path, calib: Path, out_dir: Path, target: str | None, format
                       calib_samples=calib_samples, spec_file=spec_file, normalization=normalization,
                       color_order=color_order, labels=[s.strip() for s in labels.split(",")] if labels else None,
                       eval_data=eval_root, eval_split=eval_split, archive=archive, with_detector=not no_detector,
-                      flip_average=flip_average)  # type: ignore[arg-type]
+                      flip_average=flip_average, face_template=face_template)  # type: ignore[arg-type]
     with out.status("quantizing") as status:
         result = run_quantize(job, progress=lambda msg: status.update(msg))
     print_summary(out, result)

@@ -47,6 +47,9 @@ class QuantizeJob:
     # on/off: the bundle averages each face with its mirror image, or not. auto: as the validation
     # scores `edgeemo train` recorded beside the model decide (edgeemo.evaluation.flip_average), off without them.
     flip_average: Literal["auto", "on", "off"] = "off"
+    # auto: a spec without a face template gets one learnt on the calibration faces with the
+    # bundle's detector (edgeemo.vision.template), so the device frames faces as training did.
+    face_template: Literal["auto", "off"] = "auto"
 
 
 @dataclass
@@ -133,6 +136,11 @@ def run_quantize(job: QuantizeJob, progress: Any = None) -> QuantizeResult:
     n_calib = job.calib_samples or recipe.calib_samples
     calib_uint8 = load_calibration(job.calib, spec, labels, n_calib, job.seed)
     calib = spec.normalize(calib_uint8)
+    template_notes: list[str] = []
+    if job.face_template == "auto" and job.with_detector and spec.face_template is None:
+        if progress:
+            progress("learning the face template")
+        spec, template_notes = _with_face_template(spec, calib_uint8)
     float_rt = KerasRuntime(job.model, model=model)
     reference = float_rt.predict_proba(calib)
     options = ExportOptions(calibration=calib, int8_io=recipe.int8_io, onnx_calibration=recipe.onnx_calibration,
@@ -156,7 +164,7 @@ def run_quantize(job: QuantizeJob, progress: Any = None) -> QuantizeResult:
                 progress(f"evaluating on {len(eval_data)} images")
             results = _evaluate(float_rt, artifacts, eval_data, spec, calib, job.latency_runs)
         slower = _int8_slower(artifacts, results, calib, job.latency_runs)
-        speed_notes = [_slower_note(fmt, ms) for fmt, ms in slower.items()]
+        speed_notes = [*template_notes, *(_slower_note(fmt, ms) for fmt, ms in slower.items())]
         if eval_data is not None:
             from edgeemo.evaluation.report import write_report
 
@@ -176,6 +184,23 @@ def run_quantize(job: QuantizeJob, progress: Any = None) -> QuantizeResult:
         a.path = job.out_dir / "artifacts" / a.path.name
     return QuantizeResult(job.out_dir, final_bundle, artifacts, results, spec, labels, demo, flip_average, flip_choice,
                           speed_notes)
+
+
+def _with_face_template(spec: PreprocessSpec, faces: np.ndarray) -> tuple[PreprocessSpec, list[str]]:
+    """The spec with a face template learnt on these training faces, or unchanged with a note
+    saying why (no detector installed, or faces it does not find, such as the synthetic demo set)."""
+    from edgeemo.errors import MissingDependency
+    from edgeemo.vision.blazeface import BlazeFaceDetector, blazeface_model_path
+    from edgeemo.vision.template import learn_face_template
+
+    try:
+        with BlazeFaceDetector(blazeface_model_path()) as detector:
+            template = learn_face_template(faces, detector)
+    except (DataError, MissingDependency) as exc:
+        log.warning("no face template, the device crops the box plus crop_margin: %s", exc)
+        return spec, [f"face template: none ({exc}); the device crops the box plus crop_margin {spec.crop_margin}"]
+    return spec.model_copy(update={"face_template": template}), [
+        f"face template: the detector's box sits at {list(template)} of the frame on {len(faces)} calibration faces"]
 
 
 def resolve_flip_average(job: QuantizeJob) -> tuple[bool, FlipChoice | None]:

@@ -10,7 +10,7 @@ import numpy as np
 from edgeemo._lazy import require_tensorflow
 from edgeemo.preprocess import NORMALIZATIONS, PreprocessSpec
 
-__all__ = ["Warp", "affine_transforms", "make_dataset", "random_erase", "random_warp"]
+__all__ = ["Warp", "affine_transforms", "make_dataset", "random_erase", "random_soften", "random_warp"]
 
 # How the geometric augmentation resamples an image:
 #   "single":  flip, rotation, shift and zoom composed into one bilinear resampling per image;
@@ -29,6 +29,8 @@ ZOOM = 0.15  # scale 0.85-1.15
 # the mouth, glasses, a shadow).
 ERASE_AREA = (0.02, 0.33)
 ERASE_ASPECT = (0.3, 3.3)
+# Softening: down to this share of the side (area averaging) and back up (bilinear).
+SOFTEN_SIDE = (0.5, 0.9)
 
 
 def _augmentation_layers(seed: int, warp: Warp) -> list[Any]:
@@ -102,6 +104,17 @@ def random_erase(tf: Any, x: Any, probability: float) -> Any:
     return tf.where(box[..., None], tf.random.uniform(tf.shape(x), 0.0, 255.0), x)
 
 
+def random_soften(tf: Any, x: Any, probability: float) -> Any:
+    """Pass each image of a (N, H, W, C) batch, with the given probability, through a lower
+    resolution and back: one random side per batch (SOFTEN_SIDE of the original)."""
+    n, height, width = tf.shape(x)[0], x.shape[1], x.shape[2]
+    share = tf.random.uniform([], *SOFTEN_SIDE)
+    small = tf.cast(tf.round(share * [height, width]), tf.int32)
+    soft = tf.image.resize(tf.image.resize(x, small, method="area"), [height, width], method="bilinear")
+    chosen = tf.random.uniform([n]) < probability
+    return tf.where(chosen[:, None, None, None], soft, x)
+
+
 def make_dataset(
     images: np.ndarray,
     labels: np.ndarray,
@@ -116,12 +129,14 @@ def make_dataset(
     augment: bool = True,
     warp: Warp = "single",
     erase: float = 0.0,
+    soften: float = 0.0,
 ) -> Any:
     """(x, one-hot y) batches; augmented and shuffled when training, optional mixup and CutMix (alpha each;
     with both, every batch takes one of the two at random).
 
     labels: class indices (N,), or soft targets (N x num_classes) such as a teacher's.
     erase: probability of random erasing per training image (with augmentation on).
+    soften: probability of softening (random_soften) per training image (with augmentation on).
     """
     tf = require_tensorflow()
     scale, offset = NORMALIZATIONS[spec.normalization]
@@ -140,6 +155,8 @@ def make_dataset(
             x = layer(x, training=True)
         if augmentation:
             x = tf.clip_by_value(x, 0.0, 255.0)
+        if augmented and soften > 0:
+            x = random_soften(tf, x, soften)
         if augmented and erase > 0:
             x = random_erase(tf, x, erase)
         target = tf.one_hot(y, num_classes) if labels.ndim == 1 else tf.cast(y, tf.float32)

@@ -106,7 +106,8 @@ def train(config: TrainConfig, run_dir: str | Path, *, resume: bool = False, ver
         targets = _distill_targets(config, run, data.images[train_idx], targets, num_classes, unseen)
     train_ds = make_dataset(data.images[train_idx], targets, num_classes, config.preprocess,
                             batch_size=config.batch_size, training=True, seed=config.seed, mixup=config.mixup, cutmix=config.cutmix,
-                            augment=config.augment, warp=config.warp, erase=config.erase)
+                            augment=config.augment, warp=config.warp, erase=config.erase,
+                            soften=config.soften)
     if config.distill_online:
         train_ds = _with_online_teachers(config, train_ds, num_classes)
     val_ds = make_dataset(data.images[val_idx], data.labels[val_idx], num_classes, config.preprocess,
