@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 from edgeemo.cli import cli
 from edgeemo.daemon.config import load_config, parse_config
-from edgeemo.daemon.publish_mqtt import read_secret
+from edgeemo.daemon.mqtt_config import read_secret
 from edgeemo.daemon.systemd import SystemdNotifier
 from edgeemo.errors import ConfigError
 
@@ -124,8 +124,9 @@ def test_unit_file_verifies_and_is_hardened(tmp_path):
 
 
 def test_mqtt_offline_buffer_is_bounded_and_drops_oldest():
+    from edgeemo.daemon.mqtt_config import MqttConfig
     from edgeemo.daemon.pipeline import FaceResult, FrameResult
-    from edgeemo.daemon.publish_mqtt import MqttConfig, MqttPublisher
+    from edgeemo.daemon.publish_mqtt import MqttPublisher
 
     pub = MqttPublisher(MqttConfig(enabled=True, device_id="cam", interval_s=0.0, buffer_size=10, per_face=True))
     face = FaceResult(id=1, box=[0, 0, 10, 10], det_score=0.9, label="happy", score=0.8,

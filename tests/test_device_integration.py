@@ -176,7 +176,8 @@ class Subscriber:
 
 def test_mqtt_events_discovery_and_offline_buffer(bundle, broker):
     from edgeemo.daemon.config import parse_config
-    from edgeemo.daemon.publish_mqtt import MqttConfig, MqttPublisher
+    from edgeemo.daemon.mqtt_config import MqttConfig
+    from edgeemo.daemon.publish_mqtt import MqttPublisher
     from edgeemo.daemon.publishers import NullPublisher
     from edgeemo.daemon.runner import Runner
     from edgeemo.daemon.source_fake import FakeSource

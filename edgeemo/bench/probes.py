@@ -8,9 +8,12 @@ close to the machine's limit it runs; small convolutions rarely get near it.
 
 from __future__ import annotations
 
+import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -23,6 +26,8 @@ __all__ = [
     "build_onnx_probe",
     "build_tflite_probe",
     "measure_peak",
+    "measure_peaks",
+    "peak_for",
 ]
 
 # M x K times K x N: large enough to be compute bound on a Pi or a workstation core,
@@ -256,3 +261,36 @@ def measure_peak(
         raise ValueError(f"expected runtime 'litert' or 'onnxruntime', received {runtime!r}")
     p50 = _time_p50(run, runs, warmup)
     return PeakResult(runtime=runtime, precision=precision, threads=threads, macs=m * k * n, p50_ms=p50)
+
+
+def measure_peaks(runtimes: set[str], threads: int, peaks: list[dict[str, Any]],
+                  say: Callable[[str], None]) -> dict[tuple[str, str], float]:
+    """Peak GMAC/s of each probe kind of these runtimes, at `threads`; appends each outcome to
+    `peaks`. The probe models (about 12 MB, built in well under a second) live in a temporary
+    folder removed on the way out, also when the run fails or is interrupted."""
+    peak_by_key: dict[tuple[str, str], float] = {}
+    with tempfile.TemporaryDirectory(prefix="edgeemo-peak-", ignore_cleanup_errors=True) as probe_name:
+        for rt_key, kind in PROBE_KINDS:
+            if rt_key not in runtimes:
+                continue
+            say(f"peak: {rt_key} {kind} at {threads} thread(s)")
+            try:
+                peak = measure_peak(rt_key, kind, threads, Path(probe_name))
+            except Exception as exc:  # a runtime without the op still lets the bench go on
+                peaks.append({"runtime": rt_key, "precision": kind, "threads": threads, "error": str(exc)})
+                continue
+            peaks.append(peak.as_dict())
+            peak_by_key[(rt_key, kind)] = peak.gmacs
+    return peak_by_key
+
+
+def peak_for(runtime: str, precision: str, peaks: dict[tuple[str, str], float]) -> tuple[str, str, float] | None:
+    """(runtime, probe kind, GMAC/s) an artifact is compared with: its runtime's best path for its precision."""
+    if runtime not in ("litert", "onnxruntime"):
+        return None
+    want_int8 = precision in ("int8", "dynamic")
+    best = None
+    for (rt_key, kind), gmacs in peaks.items():
+        if rt_key == runtime and kind.startswith("int8") == want_int8 and (best is None or gmacs > best[2]):
+            best = (rt_key, kind, gmacs)
+    return best

@@ -14,7 +14,6 @@ import gc
 import importlib.util
 import logging
 import math
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -26,7 +25,7 @@ import numpy as np
 from edgeemo.bench.auto_choice import auto_choices
 from edgeemo.bench.machine import machine_info
 from edgeemo.bench.memprobe import measure_memory
-from edgeemo.bench.probes import PROBE_KINDS, measure_peak
+from edgeemo.bench.probes import measure_peaks, peak_for
 from edgeemo.bench.stats import latency_summary, p50_spread_pct, stage_summary
 from edgeemo.bench.targets import Target, resolve_targets
 from edgeemo.bench.timed import TimedModel, timed_model
@@ -191,18 +190,6 @@ def _accuracy(targets: list[Target], sets: dict[str, Any], threads: int, say: Ca
     return results
 
 
-def _peak_for(t: Target, peaks: dict[tuple[str, str], float]) -> tuple[str, str, float] | None:
-    """(runtime, probe kind, GMAC/s) this artifact is compared with: its runtime's best path for its precision."""
-    if t.runtime not in ("litert", "onnxruntime"):
-        return None
-    want_int8 = t.precision in ("int8", "dynamic")
-    best = None
-    for (rt_key, kind), gmacs in peaks.items():
-        if rt_key == t.runtime and kind.startswith("int8") == want_int8 and (best is None or gmacs > best[2]):
-            best = (rt_key, kind, gmacs)
-    return best
-
-
 def _run_cells(cells: list[_Cell], pixels: dict[str, np.ndarray], config: BenchConfig) -> None:
     per_repeat = math.ceil(config.runs / config.repeats)
 
@@ -285,7 +272,7 @@ def run_bench(inputs: list[str], config: BenchConfig, *, say: Callable[[str], No
     peaks: list[dict[str, Any]] = []
     results: list[dict[str, Any]] = []
     for threads in config.threads:
-        peak_by_key = _measure_peaks(targets, threads, peaks, say) if config.peak else {}
+        peak_by_key = measure_peaks({t.runtime for t in targets}, threads, peaks, say) if config.peak else {}
         cells: list[_Cell] = []
         for t in targets:
             if t.runtime == "keras" and threads != keras_threads:
@@ -308,7 +295,7 @@ def run_bench(inputs: list[str], config: BenchConfig, *, say: Callable[[str], No
             spread = p50_spread_pct(cell.repeats)
             macs = t.info.macs or group_macs.get(t.group)
             gmacs = macs * cell.batch / (invoke["p50_ms"] * 1e6) if macs else None
-            pk = _peak_for(t, peak_by_key)
+            pk = peak_for(t.runtime, t.precision, peak_by_key)
             peak_gmacs = pk[2] if pk else None
             pre, post = stage_summary(cell.pre), stage_summary(cell.post)
             results.append({
@@ -373,29 +360,6 @@ def run_bench(inputs: list[str], config: BenchConfig, *, say: Callable[[str], No
         "notes": notes,
         "auto_choice": auto_choices(targets, results),
     }
-
-
-def _measure_peaks(
-    targets: list[Target], threads: int, peaks: list[dict[str, Any]], say: Callable[[str], None]
-) -> dict[tuple[str, str], float]:
-    """Peak GMAC/s of each probe kind the targets' runtimes have, at `threads`; appends each
-    outcome to `peaks`. The probe models (about 12 MB, built in well under a second) live in a
-    temporary folder removed on the way out, also when the run fails or is interrupted."""
-    peak_by_key: dict[tuple[str, str], float] = {}
-    runtimes = {t.runtime for t in targets}
-    with tempfile.TemporaryDirectory(prefix="edgeemo-peak-", ignore_cleanup_errors=True) as probe_name:
-        for rt_key, kind in PROBE_KINDS:
-            if rt_key not in runtimes:
-                continue
-            say(f"peak: {rt_key} {kind} at {threads} thread(s)")
-            try:
-                peak = measure_peak(rt_key, kind, threads, Path(probe_name))
-            except Exception as exc:  # a runtime without the op still lets the bench go on
-                peaks.append({"runtime": rt_key, "precision": kind, "threads": threads, "error": str(exc)})
-                continue
-            peaks.append(peak.as_dict())
-            peak_by_key[(rt_key, kind)] = peak.gmacs
-    return peak_by_key
 
 
 def _pin_tensorflow_threads(threads: int) -> None:

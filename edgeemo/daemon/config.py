@@ -15,9 +15,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from edgeemo.apps.config import AppsConfig
+from edgeemo.daemon.mqtt_config import MqttConfig
 from edgeemo.daemon.publish_http import HttpConfig
 from edgeemo.daemon.publish_jsonl import JsonlConfig
-from edgeemo.daemon.publish_mqtt import MqttConfig
 from edgeemo.errors import ConfigError, InputFileNotFound
 
 if sys.version_info >= (3, 11):

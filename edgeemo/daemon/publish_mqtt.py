@@ -26,32 +26,26 @@ import collections
 import contextlib
 import json
 import logging
-import os
 import random
-import socket
 import threading
 import time
 from collections.abc import Sequence
-from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
 
 from edgeemo._lazy import require
 from edgeemo.apps.base import Analyzer, MqttTopics
 from edgeemo.daemon.control import Controls
 from edgeemo.daemon.homeassistant import MIGRATE_PAYLOAD, DeviceTopics, device_discovery, legacy_key
 from edgeemo.daemon.metrics import Metrics
+from edgeemo.daemon.mqtt_config import MqttConfig, read_secret
 from edgeemo.daemon.pipeline import FaceResult, FrameResult
 from edgeemo.daemon.publishers import Publisher
-from edgeemo.errors import ConfigError
 
-__all__ = ["MqttConfig", "MqttPublisher", "read_secret"]
+__all__ = ["MqttPublisher"]
 
 log = logging.getLogger(__name__)
-
-_ID_PATTERN = r"^[A-Za-z0-9_-]+$"
 
 # After connecting, wait this long for retained old discovery topics before sending discovery.
 LEGACY_SETTLE_S = 0.5
@@ -60,51 +54,6 @@ MIGRATE_SETTLE_S = 1.0
 # Re-send discovery this long (random, so a house full of devices does not answer at once)
 # after Home Assistant says it is online.
 HA_ONLINE_DELAY_S = (0.0, 5.0)
-
-
-def _hostname_id() -> str:
-    return "".join(c if c.isalnum() or c in "-_" else "-" for c in socket.gethostname()) or "edgeemo"
-
-
-def read_secret(name: str) -> str:
-    """A secret from a file; relative names are looked up in $CREDENTIALS_DIRECTORY (systemd
-    LoadCredential=), so the unit file and the config never hold the secret itself."""
-    path = Path(name)
-    if not path.is_absolute():
-        creds = os.environ.get("CREDENTIALS_DIRECTORY")
-        if creds:
-            path = Path(creds) / name
-    try:
-        return path.read_text(encoding="utf-8").strip()
-    except OSError as exc:
-        raise ConfigError(f"expected a readable secret file for publish.mqtt.password_file, received {str(path)!r}: {exc.strerror}") from exc
-
-
-class MqttConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    enabled: bool = False
-    host: str = "127.0.0.1"
-    port: int = Field(1883, ge=1, le=65535)
-    client_id: str | None = None
-    device_id: str = Field(default_factory=_hostname_id, pattern=_ID_PATTERN)
-    topic_prefix: str = Field("edgeemo", min_length=1)
-    discovery: bool = True
-    discovery_prefix: str = "homeassistant"
-    qos: Literal[0, 1, 2] = 1
-    keepalive_s: int = Field(30, ge=5)
-    # At most one state message per interval, plus one whenever the faces or labels change.
-    interval_s: float = Field(1.0, ge=0.0)
-    per_face: bool = True
-    buffer_size: int = Field(1000, ge=1)
-    tls: bool = False
-    ca_file: str | None = None
-    cert_file: str | None = None
-    key_file: str | None = None
-    username: str | None = None
-    password_file: str | None = None
-    reconnect_min_s: int = Field(1, ge=1)
-    reconnect_max_s: int = Field(60, ge=1)
 
 
 class MqttPublisher(Publisher):
