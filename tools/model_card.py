@@ -83,12 +83,11 @@ def _framing(spec: dict[str, Any]) -> str:
             "  learnt by `edgeemo quantize` on its calibration faces)")
 
 
-def _no_smoothing(by_sigma: dict[str, float], recorded_sigma: float, mode: str, on_validation: str,
-                  device_path: dict[str, Any] | None) -> str:
+def _no_smoothing(by_sigma: dict[str, float], recorded_sigma: float, mode: str, on_validation: str) -> str:
     if recorded_sigma == 0.0:
         return "No inference smoothing: none gained on validation."
     gain = by_sigma[str(recorded_sigma)] - by_sigma["0.0"]
-    return (f"No inference smoothing. A blur of sigma {recorded_sigma:g} px gained {100 * gain:+.2f} pp {on_validation} ({mode}), "
+    return (f"No inference smoothing. A blur of sigma {recorded_sigma:g} px gained {100 * gain:+.2f} pp {mode} {on_validation}, "
             "but it is within noise on PublicTest and cost points on real photos through the device path "
             "(docs/quantize.md), so it is off.")
 
@@ -203,7 +202,7 @@ def render_card(info: dict[str, Any], results: dict[str, dict[str, Any]], sizes:
                  "`PreprocessSpec.normalize`, code feeding the model files directly must do the same). Training augmentation "
                  f"resamples every image, so the model learned on slightly soft faces; {on_validation} the blur took accuracy from "
                  f"{_pct(by_sigma['0.0'])} to {_pct(by_sigma[str(sigma)])} ({mode}). It costs about 0.01 ms per face."
-                 if sigma > 0 else _no_smoothing(by_sigma, recorded_sigma, mode, on_validation, info.get("device_path")))
+                 if sigma > 0 else _no_smoothing(by_sigma, recorded_sigma, mode, on_validation))
     weights_note = ""
     if cfg.get("ema") is not None and refit:
         weights_note = (f"The weights were also averaged (exponential moving average, momentum {cfg['ema']}); with no "
