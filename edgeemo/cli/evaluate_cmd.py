@@ -14,7 +14,8 @@ __all__ = ["evaluate"]
 @click.command()
 @click.argument("artifacts", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--data", "data_root", required=True, type=click.Path(path_type=Path), help="Dataset root or fer2013.csv.")
-@click.option("--split", default="test", show_default=True)
+@click.option("--split", default=None,
+              help="Split folder of --data (default: test, or --data itself when it holds the class folders).")
 @click.option("--spec", "spec_file", type=click.Path(path_type=Path), default=None,
               help="spec.json or a bundle's manifest.json giving labels + preprocessing (default: a bundle's, or spec.json beside the first artifact).")
 @click.option("--labels", "label_map", default=None, help="folder=label mapping for folder-per-class datasets (or a .json file).")
@@ -28,7 +29,7 @@ __all__ = ["evaluate"]
                    "bundle's PreprocessSpec says. Photos without a face count as wrong.")
 @click.option("--detector", type=click.Choice(["auto", "blazeface", "haar", "yunet"]), default="auto", show_default=True,
               help="With --detect: the face detector (auto: the bundle's BlazeFace).")
-def evaluate(artifacts: tuple[Path, ...], data_root: Path, split: str, spec_file: Path | None, label_map: str | None,
+def evaluate(artifacts: tuple[Path, ...], data_root: Path, split: str | None, spec_file: Path | None, label_map: str | None,
              reference: Path | None, json_out: Path | None, threads: int, flip_average: bool | None, detect: bool,
              detector: str) -> None:
     """Evaluate ARTIFACT... (.keras/.h5/SavedModel, .tflite, .onnx, or a bundle folder) on --data/--split.
@@ -41,6 +42,8 @@ def evaluate(artifacts: tuple[Path, ...], data_root: Path, split: str, spec_file
     from edgeemo.preprocess import PreprocessSpec
     from edgeemo.runtime import open_runtime
 
+    if split is None:  # a folder of class folders (photos of a household) is its own split
+        split = "all" if data_root.is_dir() and not (data_root / "test").is_dir() else "test"
     paths, spec, labels, bundle = _resolve(list(artifacts), spec_file)
     runtimes = {p.name: open_runtime(p, threads=threads) for p in paths}
     ref = reference.name if reference else paths[0].name
