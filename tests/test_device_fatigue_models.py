@@ -311,8 +311,10 @@ def test_between_mesh_runs_the_eyes_follow_their_own_contours(bundle, models) ->
     assert (measurer.mesh_skipped, measurer.roi_from_box, measurer.roi_from_landmarks) == (3, 1, 2)
     measurer, _ = run(FatigueConfig(), [i / 4 for i in range(6)])  # 4 fps: older than 0.2 s
     assert measurer.mesh_skipped == 0
-    measurer, _ = run(FatigueConfig(), at_30fps, [1, 1, 2, 2, 2, 2])  # a new track: the mesh at once
+    measurer, out = run(FatigueConfig(), at_30fps, [1, 1, 2, 2, 2, 2])  # a new track: the mesh at once
     assert (measurer.roi_from_box, measurer.mesh_skipped) == (2, 3)
+    assert measurer.eye_reads == 2 + 1 + 2 + 1 + 1 + 1  # both eyes of each new face, then turns
+    assert not any(eye is old for eye in out[2][2] for old in out[1][2])  # nothing of track 1's eyes stays
 
 
 def test_eyes_take_turns_at_camera_rates_unless_one_is_closing(bundle, models) -> None:  # type: ignore[no-untyped-def]

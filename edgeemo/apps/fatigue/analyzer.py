@@ -105,6 +105,8 @@ class DriverMeasurer:
         "auto", and never left out of a frame); None until there is a baseline. now: the frame
         time, for mesh_max_age_s and eye_alternate_s."""
         t0 = time.perf_counter()
+        if track_id != self._prev_id:  # another face: nothing of the last one's eyes carries over
+            self._eyes, self._eye_t = [], [None, None]
         key = self._mesh_due(track_id, now)
         if key:
             mesh = self._run_mesh(image, box, track_id)
@@ -151,7 +153,7 @@ class DriverMeasurer:
             self.eye_reads += 1
             self._eye_t[i] = now
             return self.iris.run(image, self._eye_roi(i), mirror=i == 1, flip_average=mode == "always",
-                                 flip_when=lambda c: flip_gate is not None and eye_openness(c) < flip_gate)
+                                 flip_when=lambda contour: flip_gate is not None and eye_openness(contour) < flip_gate)
 
         if not self._eyes:
             self._eyes = [read(0), read(1)]
