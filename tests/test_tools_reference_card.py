@@ -85,3 +85,21 @@ def test_a_refit_needs_the_validated_run_it_retrains(tmp_path: Path) -> None:
     assert "only for a refit" in module.recipe_problem(validated, recipe)
     assert "same model" in module.recipe_problem({**refit, "model": "accurate_wide"}, recipe)
     assert "with best.keras" in module.recipe_problem(refit, tmp_path / "missing")
+
+
+def test_a_rebuild_from_the_shipped_model_keeps_its_recorded_lineage() -> None:
+    """--from-shipped: the training and validation record carries over, what is scored again does
+    not, and every change of preprocessing is listed for the card."""
+    module = load_script("build_reference_model", "tools")
+    recorded, _ = _shipped_report()
+    source = module.shipped_source(None)
+    lineage = source["lineage"]
+    assert lineage["recipe_run"] == recorded["recipe_run"] and lineage["val_accuracy_flip_average"] == recorded["val_accuracy_flip_average"]
+    assert not set(lineage) & (module.RESCORED - {"rebuilt"})
+    assert source["sidecar"]["preprocess"].face_template is None  # quantize learns it again
+    assert source["model"].is_file() and source["config"] == recorded["train_config"]
+    shipped_sigma = source["sidecar"]["preprocess"].smoothing_sigma
+    blurred = module.shipped_source(shipped_sigma + 0.5)
+    assert blurred["sidecar"]["preprocess"].smoothing_sigma == shipped_sigma + 0.5
+    assert blurred["lineage"]["rebuilt"]["changes"][-1] == f"smoothing_sigma {shipped_sigma:g} -> {shipped_sigma + 0.5:g}"
+    assert "Every number below comes from the rebuild" in (REPO / "MODEL_CARD.md").read_text()

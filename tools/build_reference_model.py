@@ -97,6 +97,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.from_shipped == (args.run is not None):
         out.print(f"error: expected either RUN or --from-shipped, received {'both' if args.run else 'neither'}")
         return 2
+    if args.smoothing_sigma is not None and not args.from_shipped:
+        out.print("error: expected --smoothing-sigma only with --from-shipped (a run's blur is chosen on validation), "
+                  "received it with RUN")
+        return 2
     if args.photos is not None and not args.photos.is_dir():
         out.print(f"error: expected a folder of photos in class folders at --photos, received {args.photos}")
         return 2
