@@ -32,7 +32,8 @@ _SPEC = PreprocessSpec.model_fields
                    "e.g. the sigma the recipe's validated run chose.")
 @options_from_fields(TrainConfig, skip={"data", "class_names", "preprocess", "demo"},
                      flags={"learning_rate": "--lr", "teachers": "--teacher",
-                            "reestimate_batchnorm": "--reestimate-bn/--no-reestimate-bn"})
+                            "reestimate_batchnorm": "--reestimate-bn/--no-reestimate-bn",
+                            "tune_smoothing": "--tune-smoothing/--no-tune-smoothing"})
 @click.option("--resume", is_flag=True, help="Continue RUN_DIR from its last checkpoint with its saved config.")
 def train(data_root: Path | None, run_dir: Path, input_size: int, color: bool, normalization: str, smoothing_sigma: float,
           resume: bool, **options: Any) -> None:
@@ -82,8 +83,9 @@ def train(data_root: Path | None, run_dir: Path, input_size: int, color: bool, n
                   f"{100 * avg['val_accuracy']:.2f}% against {100 * avg['val_accuracy_best_checkpoint']:.2f}% for the best "
                   f"checkpoint ({'kept as best.keras' if avg['kept'] else 'not kept; swa.keras holds it'})")
     if result.val_accuracy_smoothed is not None:
+        how = "chosen on validation, written to spec.json" if result.smoothing_tuned else "as set; --tune-smoothing chooses it"
         out.print(f"inference smoothing: sigma {result.smoothing_sigma:g} px, validation accuracy "
-                  f"{100 * result.val_accuracy_smoothed:.2f}% (written to spec.json)")
+                  f"{100 * result.val_accuracy_smoothed:.2f}% ({how})")
     if result.val_accuracy_flip_averaged is not None:
         out.print(f"with flip averaging: validation accuracy {100 * result.val_accuracy_flip_averaged:.2f}% "
                   f"at sigma {result.flip_average_sigma:g} px")

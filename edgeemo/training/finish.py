@@ -50,8 +50,6 @@ def finish_run(run: Path, config: TrainConfig, state: dict[str, Any], swa: Weigh
             _finish_refit(run, swa, config, train_pixels, state)
             write_json(run / "state.json", state)
         return finished
-    if not (config.tune_smoothing or config.reestimate_batchnorm or swa is not None):
-        return finished
     best_model = keras.models.load_model(run / "best.keras")
     grids = _score_smoothing(run, best_model, config, val_pixels, val_labels)
     if config.reestimate_batchnorm:
@@ -66,9 +64,11 @@ def finish_run(run: Path, config: TrainConfig, state: dict[str, Any], swa: Weigh
     finished = Finished(sigma, flip_average_sigma=flip_sigma)
     if config.tune_smoothing:
         write_spec(run, config, config.preprocess.model_copy(update={"smoothing_sigma": sigma}))
-        finished.val_accuracy_smoothed, finished.val_accuracy_flip_averaged = accuracy[sigma], flipped[flip_sigma]
-        state["smoothing_val_accuracy"] = {str(s): a for s, a in accuracy.items()}
-        state["smoothing_val_accuracy_flip_average"] = {str(s): a for s, a in flipped.items()}
+    # Recorded either way (one sigma without tuning): `quantize --flip-average auto` and run
+    # comparisons read them.
+    finished.val_accuracy_smoothed, finished.val_accuracy_flip_averaged = accuracy[sigma], flipped[flip_sigma]
+    state["smoothing_val_accuracy"] = {str(s): a for s, a in accuracy.items()}
+    state["smoothing_val_accuracy_flip_average"] = {str(s): a for s, a in flipped.items()}
     write_json(run / "state.json", state)
     return finished
 

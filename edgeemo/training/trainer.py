@@ -53,6 +53,7 @@ class TrainResult(BaseModel):
     # The inference smoothing written to spec.json, and best.keras's validation accuracy with it;
     # the best of the same grid with flip averaging: what a shipping decision compares (edgeemo.training.finish).
     smoothing_sigma: float = 0.0
+    smoothing_tuned: bool = False  # chosen on validation (--tune-smoothing), or as set
     val_accuracy_smoothed: float | None = None
     flip_average_sigma: float | None = None
     val_accuracy_flip_averaged: float | None = None
@@ -153,6 +154,7 @@ def train(config: TrainConfig, run_dir: str | Path, *, resume: bool = False, ver
         val_images=int(len(val_idx)),
         skipped_images=data.skipped,
         smoothing_sigma=finished.smoothing_sigma,
+        smoothing_tuned=config.tune_smoothing,
         val_accuracy_smoothed=finished.val_accuracy_smoothed,
         flip_average_sigma=finished.flip_average_sigma,
         val_accuracy_flip_averaged=finished.val_accuracy_flip_averaged,
