@@ -97,7 +97,7 @@ def _drive(script: Script, seconds: float, fps: float, config: FatigueConfig) ->
     return state, events, iris.runs
 
 
-@pytest.mark.parametrize("fps", [30, 60])
+@pytest.mark.parametrize("fps", [10, 15, 30, 60])
 def test_eyes_taking_turns_report_the_same_blinks_perclos_and_microsleeps(fps: int) -> None:
     normal = [(CAL + 1 + 4 * i, 0.12 + 0.04 * (i % 8)) for i in range(12)]  # 120-400 ms blinks
     long = [(CAL + 50 + 2 * i, 0.6) for i in range(4)]

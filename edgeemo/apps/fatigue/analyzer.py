@@ -69,7 +69,7 @@ class DriverMeasurer:
     """Mesh, eyes, mouth and pose for one face per frame, doing no more work than the frame rate
     needs: the previous landmarks give the next mesh ROI while the face stays (MediaPipe's
     tracking mode); the mesh runs on every mesh_every-th frame, and in between each eye's ROI
-    follows its previous eyelid contour; at camera rates above 1 / eye_alternate_s the eyes take
+    follows its previous eyelid contour; with frames closer than eye_alternate_s the eyes take
     turns unless one is closing."""
 
     def __init__(self, mesh: FaceMesh, iris: IrisModel, config: FatigueConfig) -> None:

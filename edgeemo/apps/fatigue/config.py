@@ -30,10 +30,11 @@ class FatigueConfig(AppConfig):
     # corners), so eyes are still read on every frame. 1: the mesh on every frame.
     mesh_every: int = Field(2, ge=1)
     mesh_max_age_s: float = Field(0.2, gt=0.0)
-    # Between mesh runs, read one eye per frame, taking turns, while the other eye's last reading
-    # is younger than this (a camera above 20 frames/s); both whenever either is closing (see
-    # flip_closure). 0: both eyes on every frame.
-    eye_alternate_s: float = Field(0.05, ge=0.0)
+    # Read one eye per frame, taking turns, while the other eye's last reading is younger than
+    # this (frames closer than 0.25 s: 4 frames/s and up); both whenever either is closing (see
+    # flip_closure): blinks close both eyes, so whichever eye is read sees one start. 0: both
+    # eyes on every frame.
+    eye_alternate_s: float = Field(0.25, ge=0.0)
     # Analyse at most this often (0: every frame). On a Pi 4, where landmarks + iris cost more
     # than a 30 fps frame period, 10-15 keeps the camera loop's rate; windows are in seconds, so
     # the signals stay comparable (blinks shorter than about two analysis periods may be missed).
