@@ -261,7 +261,7 @@ def run_source(run: Path, recipe_run: Path | None) -> dict[str, Any] | str:
     }
     return {"model": run / "best.keras", "run": run.name, "config": config, "history": history,
             "sidecar": load_spec_file(run / "spec.json", strict=False), "lineage": lineage,
-            "validated": recipe_run if refit else run}
+            "recipe_run": recipe_run}
 
 
 def validate(data: Path, source: dict[str, Any], float_rt: Any, spec: Any, labels: list[str]) -> tuple[dict[str, Any], Any]:
@@ -271,13 +271,14 @@ def validate(data: Path, source: dict[str, Any], float_rt: Any, spec: Any, label
     from edgeemo.evaluation.flip_average import choose_flip_average
     from edgeemo.runtime.keras_rt import KerasRuntime
 
-    validated = source["validated"]
+    refit = source["recipe_run"] is not None
+    validated = source["recipe_run"] if refit else source["model"].parent  # whose model and split choose
     validated_config = json.loads((validated / "config.json").read_text())
     train = load_split(data, "train", spec, class_names=labels, progress=False)
     split_seed = validated_config["seed"] if validated_config.get("split_seed") is None else validated_config["split_seed"]
     _, val_idx = stratified_split(train.labels, validated_config["val_fraction"], split_seed)
     pixels_val, y_val = train.images[val_idx], train.labels[val_idx]
-    validated_rt = KerasRuntime(validated / "best.keras") if validated != source["model"].parent else float_rt
+    validated_rt = KerasRuntime(validated / "best.keras") if refit else float_rt
     choice = choose_flip_average(validated_rt, pixels_val, y_val, spec)
     lineage = {
         **source["lineage"],

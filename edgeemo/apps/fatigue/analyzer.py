@@ -82,6 +82,7 @@ class DriverMeasurer:
         self._mesh_age = 0  # analysed frames since the last mesh run
         self._mesh_t: float | None = None
         self._eyes: list[EyeResult] = []  # the last reading of each eye (image-left, image-right)
+        self._eye_values: list[tuple[float, float]] = [(0.0, 0.0)] * 2  # its openness and saturated share
         self._eye_t: list[float | None] = [None, None]  # when each was read
         self._eye_seq = [-1, -1]  # the mesh run each eye's ROI offset was learnt on
         self._eye_offsets: list[tuple[float, float, float, float]] = [(0.0, 0.0, 1.0, 0.0)] * 2
@@ -105,8 +106,8 @@ class DriverMeasurer:
         "auto", and never left out of a frame); None until there is a baseline. now: the frame
         time, for mesh_max_age_s and eye_alternate_s."""
         t0 = time.perf_counter()
-        if track_id != self._prev_id:  # another face: nothing of the last one's eyes carries over
-            self._eyes, self._eye_t = [], [None, None]
+        if track_id != self._prev_id:  # another face: nothing of the last one's readings carries over
+            self.reset()
         key = self._mesh_due(track_id, now)
         if key:
             mesh = self._run_mesh(image, box, track_id)
@@ -130,8 +131,9 @@ class DriverMeasurer:
         t2 = time.perf_counter()
         timings["iris"] = t2 - t1
         # The frame's left/right as the driver sees it: the image-left eye is the driver's right.
-        openness = (eye_openness_averaged(right.contours), eye_openness_averaged(left.contours))
-        saturated = max(saturation(left.crop), saturation(right.crop)) > self.config.saturated_share
+        (left_open, left_sat), (right_open, right_sat) = self._eye_values
+        openness = (right_open, left_open)
+        saturated = max(left_sat, right_sat) > self.config.saturated_share
         if key:
             pts = self._prev.points
             self._held = (mouth_opening(pts), self.pose(pts, int(image.shape[1]), int(image.shape[0])))
@@ -146,14 +148,17 @@ class DriverMeasurer:
         mode = self.config.eye_flip_average
         flip_gate = flip_below if mode == "auto" else None
 
-        def closing(eye: EyeResult, gate: float | None) -> bool:
-            return gate is not None and eye_openness(eye.contour) < gate
+        def closing(contour: np.ndarray, gate: float | None) -> bool:
+            return gate is not None and eye_openness(contour) < gate
 
         def read(i: int) -> EyeResult:
             self.eye_reads += 1
             self._eye_t[i] = now
-            return self.iris.run(image, self._eye_roi(i), mirror=i == 1, flip_average=mode == "always",
-                                 flip_when=lambda contour: flip_gate is not None and eye_openness(contour) < flip_gate)
+            eye = self.iris.run(image, self._eye_roi(i), mirror=i == 1, flip_average=mode == "always",
+                                flip_when=lambda contour: closing(contour, flip_gate))
+            # Measured once per reading: an eye not read this frame keeps its values.
+            self._eye_values[i] = (eye_openness_averaged(eye.contours), saturation(eye.crop))
+            return eye
 
         if not self._eyes:
             self._eyes = [read(0), read(1)]
@@ -163,7 +168,7 @@ class DriverMeasurer:
         self._eyes[first] = read(first)
         last = self._eye_t[other]
         due = now is None or last is None or now - last >= self.config.eye_alternate_s
-        if due or closing(self._eyes[first], flip_below) or closing(self._eyes[other], flip_below):
+        if due or closing(self._eyes[first].contour, flip_below) or closing(self._eyes[other].contour, flip_below):
             self._eyes[other] = read(other)
         self._next_eye = other
         self._learn_offsets()
